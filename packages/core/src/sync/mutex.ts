@@ -1,0 +1,32 @@
+/**
+ * A futex-style mutex in one Int32 word of a SharedArrayBuffer (Drepper's three states:
+ * 0 unlocked, 1 locked, 2 locked with waiters). Usable from any thread, main thread included.
+ */
+export class SabMutex {
+  constructor(private readonly word: Int32Array, private readonly index: number) {}
+
+  /** Takes the lock, spinning briefly and then sleeping in Atomics.wait. */
+  lock(): void {
+    const w = this.word;
+    const i = this.index;
+    let c = Atomics.compareExchange(w, i, 0, 1);
+    if (c === 0) return;
+    for (let spin = 0; spin < 100 && c !== 0; spin++) {
+      c = Atomics.compareExchange(w, i, 0, 1);
+      if (c === 0) return;
+    }
+    if (c !== 2) c = Atomics.exchange(w, i, 2);
+    while (c !== 0) {
+      Atomics.wait(w, i, 2);
+      c = Atomics.exchange(w, i, 2);
+    }
+  }
+
+  /** Releases the lock and wakes one waiter if there may be one. */
+  unlock(): void {
+    if (Atomics.sub(this.word, this.index, 1) !== 1) {
+      Atomics.store(this.word, this.index, 0);
+      Atomics.notify(this.word, this.index, 1);
+    }
+  }
+}
