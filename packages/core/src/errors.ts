@@ -28,7 +28,7 @@ export class KvmError extends Error {
   }
 }
 
-/** Throws `KvmError(code, message)` unless `ok`. */
-export function check(ok: boolean, code: KvmErrorCode, message: string): asserts ok {
-  if (!ok) throw new KvmError(code, message);
+/** Throws `KvmError(code, message)` unless `ok`; a message function is only called on failure. */
+export function check(ok: boolean, code: KvmErrorCode, message: string | (() => string)): asserts ok {
+  if (!ok) throw new KvmError(code, typeof message === 'string' ? message : message());
 }

@@ -11,3 +11,5 @@ export type { MemslotInfo, MemslotImpl } from './memslots/memslot.js';
 export { HostMemory, type HostMemoryOptions, type HostMemoryHandle, type MadviseAdvice } from './host/host-memory.js';
 export type { MmuNotifier } from './host/mmu-notifier.js';
 export { Srcu, SrcuReader, SRCU_MAX_READERS } from './srcu.js';
+export { VcpuMemslotCache } from './memslots/vcpu-cache.js';
+export { VmShared } from './vm/shared.js';

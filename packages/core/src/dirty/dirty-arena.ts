@@ -3,7 +3,7 @@
  * bits with Atomics.or. A slot's bitmap is two copies of ALIGN(npages, 64) / 8 bytes (the second is
  * the scratch copy KVM_GET_DIRTY_LOG and KVM_CLEAR_DIRTY_LOG use). Only the writer allocates.
  */
-import { GrowableArena } from '../sync/growable.js';
+import { ARENA_HEADER_WORDS, GrowableArena } from '../sync/growable.js';
 import { dirtyBitmapBytes } from '../memslots/memslot.js';
 
 /** Largest arena: 4 GiB, V8's limit for a growable SharedArrayBuffer. */
@@ -12,7 +12,7 @@ const MAX_BYTES = 2 ** 32;
 /** First-fit allocator of dirty bitmaps; offsets and sizes in Int32 words. */
 export class DirtyArena {
   readonly arena: GrowableArena;
-  private top = 0;
+  private top = ARENA_HEADER_WORDS;
   private free: Array<[number, number]> = [];
 
   constructor(buffer?: SharedArrayBuffer) {

@@ -46,7 +46,7 @@ export interface HostMemoryHandle {
 export type MadviseAdvice = 'dontneed' | 'populate_write';
 
 function checkAddr(name: string, v: number): void {
-  check(Number.isSafeInteger(v) && v >= 0, 'EINVAL', `${name} must be a non-negative integer (got ${String(v)})`);
+  check(Number.isSafeInteger(v) && v >= 0, 'EINVAL', () => `${name} must be a non-negative integer (got ${String(v)})`);
 }
 
 /** The VMM process's memory: mmap/munmap/madvise, host reads and writes, page presence. */
@@ -81,7 +81,7 @@ export class HostMemory {
     const physicalBytes = options.physicalBytes ?? 2 ** 30;
     const maxTables = options.maxPageTables ?? 16384;
     check(Number.isSafeInteger(physicalBytes) && physicalBytes >= 2 * PAGE_SIZE && physicalBytes <= 2 ** 32,
-      'EINVAL', `physicalBytes must be an integer in [8 KiB, 4 GiB] (got ${physicalBytes})`);
+      'EINVAL', () => `physicalBytes must be an integer in [8 KiB, 4 GiB] (got ${physicalBytes})`);
     const nrFrames = Math.floor(physicalBytes / PAGE_SIZE);
     const h: HostMemoryHandle = {
       ctl: new SharedArrayBuffer(CTL_WORDS * 4),
@@ -157,7 +157,7 @@ export class HostMemory {
   /** madvise(2): 'dontneed' drops pages (they read back as zero) through the MMU notifier; 'populate_write' faults them in. */
   madvise(addr: number, length: number, advice: MadviseAdvice): void {
     const [start, end] = this.range('madvise', addr, length);
-    check(this.isMapped(start, end), 'ENOMEM', `madvise: [${hex(start)}, ${hex(end)}) is not fully mapped`);
+    check(this.isMapped(start, end), 'ENOMEM', () => `madvise: [${hex(start)}, ${hex(end)}) is not fully mapped`);
     if (advice === 'dontneed') {
       this.invalidate(start, end, () => this.zapPtes(start, end));
     } else if (advice === 'populate_write') {
@@ -284,10 +284,10 @@ export class HostMemory {
   private range(op: string, addr: number, length: number): [number, number] {
     checkAddr('addr', addr);
     checkAddr('length', length);
-    check(addr % PAGE_SIZE === 0, 'EINVAL', `${op}: addr ${hex(addr)} is not page aligned`);
-    check(length > 0, 'EINVAL', `${op}: length must be > 0`);
+    check(addr % PAGE_SIZE === 0, 'EINVAL', () => `${op}: addr ${hex(addr)} is not page aligned`);
+    check(length > 0, 'EINVAL', () => `${op}: length must be > 0`);
     const end = addr + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
-    check(end <= TASK_SIZE_MAX, 'EINVAL', `${op}: range ends past TASK_SIZE_MAX`);
+    check(end <= TASK_SIZE_MAX, 'EINVAL', () => `${op}: range ends past TASK_SIZE_MAX`);
     return [addr, end];
   }
 
@@ -402,7 +402,7 @@ export class HostMemory {
       if (e <= ceiling - len) return ceiling - len;
       ceiling = Math.min(ceiling, s);
     }
-    check(ceiling - len >= 0x10000, 'ENOMEM', `mmap: no ${len}-byte gap left in the address space`);
+    check(ceiling - len >= 0x10000, 'ENOMEM', () => `mmap: no ${len}-byte gap left in the address space`);
     return ceiling - len;
   }
 
@@ -439,7 +439,7 @@ export class HostMemory {
       if (last && last[1] === r[0]) last[1] = r[1];
       else merged.push([r[0], r[1]]);
     }
-    check(merged.length <= MAX_MAP_COUNT, 'ENOMEM', `more than ${MAX_MAP_COUNT} mappings (vm.max_map_count)`);
+    check(merged.length <= MAX_MAP_COUNT, 'ENOMEM', () => `more than ${MAX_MAP_COUNT} mappings (vm.max_map_count)`);
     merged.forEach(([s, e], i) => { this.vmas[2 * i] = s; this.vmas[2 * i + 1] = e; });
     Atomics.store(this.ctl, NR_VMAS, merged.length);
   }

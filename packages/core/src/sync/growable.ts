@@ -1,7 +1,16 @@
 /**
  * A growable SharedArrayBuffer with fixed-length views. Length-tracking views are ~15x slower on
- * Node 20, so each thread keeps fixed views and remaps when the shared byteLength has changed.
+ * Node 20, so each thread keeps fixed views and remaps when the arena has grown. The first 64 bytes
+ * are the arena's own header: word 0 is the committed length / 8, published by the writer after a
+ * grow, so a reader's check is one Atomics.load instead of a byteLength call.
  */
+/** Bytes the arena reserves for its header; users place data after them. */
+export const ARENA_HEADER_BYTES = 64;
+/** ARENA_HEADER_BYTES in Int32 words. */
+export const ARENA_HEADER_WORDS = ARENA_HEADER_BYTES / 4;
+const COMMITTED = 0;
+
+/** A growable shared arena; only one writer thread grows it. */
 export class GrowableArena {
   /** Int32 view of the whole current buffer. */
   i32: Int32Array;
@@ -12,34 +21,34 @@ export class GrowableArena {
   private mapped: number;
 
   constructor(readonly buffer: SharedArrayBuffer) {
-    this.mapped = buffer.byteLength;
-    this.i32 = new Int32Array(buffer, 0, this.mapped >> 2);
-    this.f64 = new Float64Array(buffer, 0, this.mapped >> 3);
-    this.u8 = new Uint8Array(buffer, 0, this.mapped);
+    this.mapped = 0;
+    this.i32 = this.f64 = this.u8 = undefined as never;
+    this.remap();
   }
 
-  /** A new arena of `initialBytes`, growable to `maxBytes` (both multiples of 8). */
+  /** A new arena of `initialBytes` (at least the header), growable to `maxBytes`. */
   static create(initialBytes: number, maxBytes: number): GrowableArena {
-    return new GrowableArena(new SharedArrayBuffer(initialBytes, { maxByteLength: maxBytes }));
+    const initial = Math.max(ARENA_HEADER_BYTES, Math.ceil(initialBytes / 8) * 8);
+    const a = new GrowableArena(new SharedArrayBuffer(initial, { maxByteLength: Math.ceil(maxBytes / 8) * 8 }));
+    Atomics.store(a.i32, COMMITTED, initial / 8);
+    return a;
   }
 
-  /** Readers: remap if another thread grew the buffer. Call after loading the pointer that led here. */
+  /** Readers: remap if the writer grew the buffer. Call after loading the pointer that led here. */
   refresh(): void {
-    if (this.buffer.byteLength !== this.mapped) this.remap();
+    if (Atomics.load(this.i32, COMMITTED) !== this.mapped >> 3) this.remap();
   }
 
   /** Writer: make at least `bytes` addressable, doubling; false if that exceeds the maximum. */
   ensure(bytes: number): boolean {
-    if (bytes <= this.buffer.byteLength) {
-      this.refresh();
-      return true;
-    }
+    if (bytes <= this.buffer.byteLength) return true;
     const max = this.buffer.maxByteLength;
     if (bytes > max) return false;
-    let next = Math.max(this.buffer.byteLength, 64);
+    let next = this.buffer.byteLength;
     while (next < bytes) next *= 2;
     this.buffer.grow(Math.min(max, Math.ceil(next / 8) * 8));
     this.remap();
+    Atomics.store(this.i32, COMMITTED, this.mapped / 8);
     return true;
   }
 

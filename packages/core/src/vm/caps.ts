@@ -40,20 +40,20 @@ export interface CapState {
 
 /** KVM_ENABLE_CAP on a VM: validates and applies to `state`, or throws EINVAL naming the rule. */
 export function enableCap(cap: number, args: readonly number[], disabled: ReadonlySet<number>, state: CapState): void {
-  check(Number.isInteger(cap), 'EINVAL', `enableCap: cap must be an integer (got ${String(cap)})`);
+  check(Number.isInteger(cap), 'EINVAL', () => `enableCap: cap must be an integer (got ${String(cap)})`);
   check(args.every((a) => Number.isInteger(a) && a >= 0), 'EINVAL', 'enableCap: args must be non-negative integers');
   if (disabled.has(cap)) throw new KvmError('EINVAL', `enableCap: capability ${cap} is disabled on this VM`);
   const arg0 = args[0] ?? 0;
   switch (cap) {
     case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
       check((arg0 & ~KVM_DIRTY_LOG_MANUAL_CAPS) === 0, 'EINVAL',
-        `KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: args[0] 0x${arg0.toString(16)} has bits outside KVM_DIRTY_LOG_MANUAL_CAPS (0x${KVM_DIRTY_LOG_MANUAL_CAPS.toString(16)})`);
+        () => `KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: args[0] 0x${arg0.toString(16)} has bits outside KVM_DIRTY_LOG_MANUAL_CAPS (0x${KVM_DIRTY_LOG_MANUAL_CAPS.toString(16)})`);
       state.manualDirtyLogProtect = arg0;
       return;
     case KVM_CAP_X86_MEMORY_FAULT_EXIT:
       // kvm_memfault_exit_flags_valid with `reasons & ~valid`; the seed's `!valid` accepted anything.
       check((arg0 & ~KVM_MEMFAULT_VALID_REASONS) === 0, 'EINVAL',
-        `KVM_CAP_X86_MEMORY_FAULT_EXIT: args[0] 0x${arg0.toString(16)} has reason bits outside 0x${KVM_MEMFAULT_VALID_REASONS.toString(16)}`);
+        () => `KVM_CAP_X86_MEMORY_FAULT_EXIT: args[0] 0x${arg0.toString(16)} has reason bits outside 0x${KVM_MEMFAULT_VALID_REASONS.toString(16)}`);
       state.memfaultExitReasons = arg0;
       return;
     case KVM_CAP_MEMORY_FAULT_NOWAIT:

@@ -14,10 +14,10 @@ export interface ClearDirtyLogRequest {
 }
 
 function lookup(store: MemslotStore, nrAs: number, slot: unknown, op: string): Memslot {
-  check(typeof slot === 'number' && Number.isInteger(slot) && slot >= 0 && slot <= 0xffffffff, 'EINVAL', `${op}: slot must be a u32 integer`);
+  check(typeof slot === 'number' && Number.isInteger(slot) && slot >= 0 && slot <= 0xffffffff, 'EINVAL', () => `${op}: slot must be a u32 integer`);
   const asId = slot >>> 16;
   const id = slot & 0xffff;
-  check(asId < nrAs && id < KVM_USER_MEM_SLOTS, 'EINVAL', `${op}: address space ${asId} must be < ${nrAs} and id ${id} < ${KVM_USER_MEM_SLOTS}`);
+  check(asId < nrAs && id < KVM_USER_MEM_SLOTS, 'EINVAL', () => `${op}: address space ${asId} must be < ${nrAs} and id ${id} < ${KVM_USER_MEM_SLOTS}`);
   const m = store.idToMemslot(asId, id);
   if (!m) throw new KvmError('ENOENT', `${op}: slot ${id} of address space ${asId} does not exist`);
   return m;
@@ -51,16 +51,16 @@ export function clearDirtyLog(store: MemslotStore, dirty: DirtyArena, nrAs: numb
   const asId = (req.slot >>> 16);
   const id = req.slot & 0xffff;
   check(Number.isInteger(req.slot) && asId < nrAs && id < KVM_USER_MEM_SLOTS, 'EINVAL',
-    `clearDirtyLog: address space ${asId} must be < ${nrAs} and id ${id} < ${KVM_USER_MEM_SLOTS}`);
-  check((firstPage & 63) === 0, 'EINVAL', `clearDirtyLog: firstPage ${firstPage} is not a multiple of 64`);
+    () => `clearDirtyLog: address space ${asId} must be < ${nrAs} and id ${id} < ${KVM_USER_MEM_SLOTS}`);
+  check((firstPage & 63) === 0, 'EINVAL', () => `clearDirtyLog: firstPage ${firstPage} is not a multiple of 64`);
   const m = lookup(store, nrAs, req.slot, 'clearDirtyLog');
   if (m.dirtyBitmap < 0) throw new KvmError('ENOENT', `clearDirtyLog: slot ${m.id} does not log dirty pages`);
   const npages = m.npages;
   check(!(firstPage > npages || numPages > npages - firstPage || (numPages < npages - firstPage && (numPages & 63))), 'EINVAL',
-    `clearDirtyLog: [${firstPage}, +${numPages}) must lie in the slot's ${npages} pages and numPages be a multiple of 64 unless it reaches the end`);
+    () => `clearDirtyLog: [${firstPage}, +${numPages}) must lie in the slot's ${npages} pages and numPages be a multiple of 64 unless it reaches the end`);
   const bytes = Math.ceil(numPages / 64) * 8;
   check(bitmap instanceof Uint8Array, 'EFAULT', 'clearDirtyLog: bitmap must be a Uint8Array');
-  check(bitmap.length >= bytes, 'EFAULT', `clearDirtyLog: bitmap has ${bitmap.length} bytes, ${bytes} are needed`);
+  check(bitmap.length >= bytes, 'EFAULT', () => `clearDirtyLog: bitmap has ${bitmap.length} bytes, ${bytes} are needed`);
   dirty.arena.refresh();
   const i32 = dirty.arena.i32;
   const view = new DataView(bitmap.buffer, bitmap.byteOffset, bitmap.byteLength);

@@ -6,8 +6,8 @@ import { KVM_MEM_PCI_HOLE, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, PAGE_SIZE } fr
 import type { VmShared } from './shared.js';
 
 function checkRange(gpa: number, length: number): void {
-  check(Number.isSafeInteger(gpa) && gpa >= 0, 'EINVAL', `gpa must be a non-negative integer (got ${String(gpa)})`);
-  check(Number.isSafeInteger(length) && length >= 0, 'EINVAL', `length must be a non-negative integer (got ${String(length)})`);
+  check(Number.isSafeInteger(gpa) && gpa >= 0, 'EINVAL', () => `gpa must be a non-negative integer (got ${String(gpa)})`);
+  check(Number.isSafeInteger(length) && length >= 0, 'EINVAL', () => `length must be a non-negative integer (got ${String(length)})`);
 }
 
 /** kvm_read_guest: PCI-hole pages read as 0xff; no slot, an INVALID slot or an unmapped hva is EFAULT. */

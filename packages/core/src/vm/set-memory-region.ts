@@ -46,13 +46,13 @@ const U64_MAX = (1n << 64n) - 1n;
 
 function u32(name: string, v: unknown): number {
   check(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= U32_MAX, 'EINVAL',
-    `${name} must be a u32 integer (got ${String(v)})`);
+    () => `${name} must be a u32 integer (got ${String(v)})`);
   return v;
 }
 
 function u64(name: string, v: unknown): bigint {
   const ok = (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n && v <= U64_MAX);
-  check(ok, 'EINVAL', `${name} must be a u64 integer, as a safe-integer number or a bigint (got ${String(v)})`);
+  check(ok, 'EINVAL', () => `${name} must be a u64 integer, as a safe-integer number or a bigint (got ${String(v)})`);
   return BigInt(v as number | bigint);
 }
 
@@ -77,37 +77,37 @@ export function setMemoryRegion(vm: SetMemoryRegionContext, region: UserspaceMem
   const id = slot & 0xffff;
 
   // kvm_vm_ioctl_set_memory_region
-  check(id < KVM_USER_MEM_SLOTS, 'EINVAL', `slot id ${id} (slot & 0xffff) must be < KVM_USER_MEM_SLOTS (${KVM_USER_MEM_SLOTS})`);
+  check(id < KVM_USER_MEM_SLOTS, 'EINVAL', () => `slot id ${id} (slot & 0xffff) must be < KVM_USER_MEM_SLOTS (${KVM_USER_MEM_SLOTS})`);
 
   // check_memory_region_flags
   const valid = validFlags(vm.disabledCaps);
-  check((flags & ~valid) === 0, 'EINVAL', `flags 0x${flags.toString(16)} has bits outside the valid set 0x${valid.toString(16)}`);
+  check((flags & ~valid) === 0, 'EINVAL', () => `flags 0x${flags.toString(16)} has bits outside the valid set 0x${valid.toString(16)}`);
 
-  check((size & BigInt(PAGE_SIZE - 1)) === 0n, 'EINVAL', `memorySize ${hex(size)} is not a multiple of PAGE_SIZE`);
-  check((gpa & BigInt(PAGE_SIZE - 1)) === 0n, 'EINVAL', `guestPhysAddr ${hex(gpa)} is not page aligned`);
+  check((size & BigInt(PAGE_SIZE - 1)) === 0n, 'EINVAL', () => `memorySize ${hex(size)} is not a multiple of PAGE_SIZE`);
+  check((gpa & BigInt(PAGE_SIZE - 1)) === 0n, 'EINVAL', () => `guestPhysAddr ${hex(gpa)} is not page aligned`);
   const pciHole = (flags & KVM_MEM_PCI_HOLE) !== 0;
   if (pciHole) {
     // Seed 003 (v2 2/3): placed after the gpa alignment check; the uaddr checks do not apply.
     check((flags & (KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_ABSENT_MAPPING_FAULT)) === 0, 'EINVAL',
       'KVM_MEM_PCI_HOLE cannot be combined with KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES or KVM_MEM_ABSENT_MAPPING_FAULT');
-    check(uaddr === 0n, 'EINVAL', `KVM_MEM_PCI_HOLE requires userspaceAddr == 0 (got ${hex(uaddr)})`);
+    check(uaddr === 0n, 'EINVAL', () => `KVM_MEM_PCI_HOLE requires userspaceAddr == 0 (got ${hex(uaddr)})`);
   } else {
-    check((uaddr & BigInt(PAGE_SIZE - 1)) === 0n, 'EINVAL', `userspaceAddr ${hex(uaddr)} is not page aligned`);
+    check((uaddr & BigInt(PAGE_SIZE - 1)) === 0n, 'EINVAL', () => `userspaceAddr ${hex(uaddr)} is not page aligned`);
     check(uaddr + size <= BigInt(TASK_SIZE_MAX), 'EINVAL',
-      `access_ok: userspaceAddr + memorySize (${hex(uaddr + size)}) is past TASK_SIZE_MAX (${hex(TASK_SIZE_MAX)})`);
+      () => `access_ok: userspaceAddr + memorySize (${hex(uaddr + size)}) is past TASK_SIZE_MAX (${hex(TASK_SIZE_MAX)})`);
   }
   check(asId < vm.nrAs && id < KVM_MEM_SLOTS_NUM, 'EINVAL',
-    `address space ${asId} (slot >> 16) must be < ${vm.nrAs}, the VM's address-space count`);
-  check(gpa + size <= U64_MAX, 'EINVAL', `guestPhysAddr + memorySize wraps past 2^64`);
+    () => `address space ${asId} (slot >> 16) must be < ${vm.nrAs}, the VM's address-space count`);
+  check(gpa + size <= U64_MAX, 'EINVAL', () => `guestPhysAddr + memorySize wraps past 2^64`);
   const npagesBig = size >> BigInt(PAGE_SHIFT);
   check(npagesBig <= BigInt(KVM_MEM_MAX_NR_PAGES), 'EINVAL',
-    `memorySize is ${npagesBig} pages, more than KVM_MEM_MAX_NR_PAGES (${KVM_MEM_MAX_NR_PAGES})`);
+    () => `memorySize is ${npagesBig} pages, more than KVM_MEM_MAX_NR_PAGES (${KVM_MEM_MAX_NR_PAGES})`);
   const npages = Number(npagesBig);
   const baseGfn = Number(gpa >> BigInt(PAGE_SHIFT));
 
   const old = vm.store.idToMemslot(asId, id);
   if (npages === 0) {
-    check(old !== undefined, 'EINVAL', `cannot delete slot ${id} of address space ${asId}: it does not exist`);
+    check(old !== undefined, 'EINVAL', () => `cannot delete slot ${id} of address space ${asId}: it does not exist`);
     if (vm.nrMemslotPages < old.npages) throw new KvmError('EIO', 'nr_memslot_pages underflow');
     setMemslot(vm, old, null, 'delete');
     return 'delete';
@@ -119,17 +119,17 @@ export function setMemoryRegion(vm: SetMemoryRegionContext, region: UserspaceMem
     change = 'create';
   } else {
     check(fresh.userspaceAddr === old.userspaceAddr, 'EINVAL',
-      `slot ${id} exists: userspaceAddr cannot change (${hex(old.userspaceAddr)} -> ${hex(fresh.userspaceAddr)})`);
-    check(npages === old.npages, 'EINVAL', `slot ${id} exists: it cannot be resized (${old.npages} -> ${npages} pages)`);
-    check(((flags ^ old.flags) & KVM_MEM_READONLY) === 0, 'EINVAL', `slot ${id} exists: KVM_MEM_READONLY cannot be toggled`);
-    check(((flags ^ old.flags) & KVM_MEM_PCI_HOLE) === 0, 'EINVAL', `slot ${id} exists: KVM_MEM_PCI_HOLE cannot be toggled`);
+      () => `slot ${id} exists: userspaceAddr cannot change (${hex(old.userspaceAddr)} -> ${hex(fresh.userspaceAddr)})`);
+    check(npages === old.npages, 'EINVAL', () => `slot ${id} exists: it cannot be resized (${old.npages} -> ${npages} pages)`);
+    check(((flags ^ old.flags) & KVM_MEM_READONLY) === 0, 'EINVAL', () => `slot ${id} exists: KVM_MEM_READONLY cannot be toggled`);
+    check(((flags ^ old.flags) & KVM_MEM_PCI_HOLE) === 0, 'EINVAL', () => `slot ${id} exists: KVM_MEM_PCI_HOLE cannot be toggled`);
     if (baseGfn !== old.baseGfn) change = 'move';
     else if (flags !== old.flags) change = 'flags_only';
     else return 'none';
   }
   if (change === 'create' || change === 'move') {
     check(!vm.store.overlaps(asId, id, baseGfn, baseGfn + npages), 'EEXIST',
-      `gfns [${hex(baseGfn)}, ${hex(baseGfn + npages)}) overlap another slot of address space ${asId}`);
+      () => `gfns [${hex(baseGfn)}, ${hex(baseGfn + npages)}) overlap another slot of address space ${asId}`);
   }
   setMemslot(vm, old ?? null, fresh, change);
   return change;

@@ -34,7 +34,7 @@ export class VmView {
 
   /** gfn_to_memslot; the caller holds the SRCU read lock. */
   gfnToMemslot(gfn: number, asId = 0): MemslotInfo | undefined {
-    check(Number.isInteger(asId) && asId >= 0 && asId < this.shared.nrAs, 'EINVAL', `asId must be < ${this.shared.nrAs}`);
+    check(Number.isInteger(asId) && asId >= 0 && asId < this.shared.nrAs, 'EINVAL', () => `asId must be < ${this.shared.nrAs}`);
     const ref = this.shared.reader.gfnToSlot(asId, gfn);
     return ref < 0 ? undefined : this.shared.info(asId, ref);
   }

@@ -50,19 +50,19 @@ export class Vm {
   constructor(options: VmOptions = {}) {
     check(typeof options === 'object' && options !== null, 'EINVAL', 'createVm: options must be an object');
     const impl = options.memslots ?? 'tree';
-    check(impl === 'tree' || impl === 'array', 'EINVAL', `createVm: memslots must be 'tree' or 'array' (got ${String(impl)})`);
+    check(impl === 'tree' || impl === 'array', 'EINVAL', () => `createVm: memslots must be 'tree' or 'array' (got ${String(impl)})`);
     const nrAs = options.addressSpaces ?? 1;
-    check(nrAs === 1 || nrAs === 2, 'EINVAL', `createVm: addressSpaces must be 1 or 2 (got ${String(nrAs)})`);
+    check(nrAs === 1 || nrAs === 2, 'EINVAL', () => `createVm: addressSpaces must be 1 or 2 (got ${String(nrAs)})`);
     const disabledCaps = options.disabledCaps ?? [];
     check(Array.isArray(disabledCaps) && disabledCaps.every((c) => Number.isInteger(c)), 'EINVAL', 'createVm: disabledCaps must be an array of capability numbers');
     for (const c of disabledCaps) {
-      check(KNOWN_CAPS.includes(c), 'EINVAL', `createVm: disabledCaps names capability ${c}, which this model does not implement`);
+      check(KNOWN_CAPS.includes(c), 'EINVAL', () => `createVm: disabledCaps names capability ${c}, which this model does not implement`);
     }
     this.disabled = new Set(disabledCaps);
     check(!(nrAs === 2 && this.disabled.has(KVM_CAP_MULTI_ADDRESS_SPACE)), 'EINVAL',
       'createVm: addressSpaces 2 needs KVM_CAP_MULTI_ADDRESS_SPACE, which disabledCaps removes');
     const physAddrBits = options.physAddrBits ?? 46;
-    check(Number.isInteger(physAddrBits) && physAddrBits >= 32 && physAddrBits <= 52, 'EINVAL', `createVm: physAddrBits must be an integer in [32, 52] (got ${physAddrBits})`);
+    check(Number.isInteger(physAddrBits) && physAddrBits >= 32 && physAddrBits <= 52, 'EINVAL', () => `createVm: physAddrBits must be an integer in [32, 52] (got ${physAddrBits})`);
 
     this.memslotImpl = impl;
     this.host = HostMemory.create(options.hostMemoryBytes === undefined ? {} : { physicalBytes: options.hostMemoryBytes });
@@ -114,7 +114,7 @@ export class Vm {
   /** gfn_to_memslot: the slot containing `gfn` in address space `asId`. */
   gfnToMemslot(gfn: number, asId = 0): MemslotInfo | undefined {
     this.checkAs(asId);
-    check(Number.isSafeInteger(gfn) && gfn >= 0, 'EINVAL', `gfn must be a non-negative integer (got ${String(gfn)})`);
+    check(Number.isSafeInteger(gfn) && gfn >= 0, 'EINVAL', () => `gfn must be a non-negative integer (got ${String(gfn)})`);
     const idx = this.shared.srcuReader.lock();
     try {
       const ref = this.shared.reader.gfnToSlot(asId, gfn);
@@ -127,7 +127,7 @@ export class Vm {
   /** Slots of every address space whose host range meets [start, last] (inclusive). */
   memslotsInHvaRange(start: number, last: number): MemslotInfo[] {
     check(Number.isSafeInteger(start) && Number.isSafeInteger(last) && start >= 0 && last >= start, 'EINVAL',
-      `memslotsInHvaRange: need integers 0 <= start <= last (got ${start}, ${last})`);
+      () => `memslotsInHvaRange: need integers 0 <= start <= last (got ${start}, ${last})`);
     return this.shared.memslotsInHvaRange(start, last);
   }
 
@@ -203,6 +203,6 @@ export class Vm {
 
   private checkAs(asId: number): void {
     check(Number.isInteger(asId) && asId >= 0 && asId < this.shared.nrAs, 'EINVAL',
-      `asId must be an address space of this VM, 0..${this.shared.nrAs - 1} (got ${String(asId)})`);
+      () => `asId must be an address space of this VM, 0..${this.shared.nrAs - 1} (got ${String(asId)})`);
   }
 }

@@ -13,7 +13,7 @@ import type { Memslot } from '../memslot.js';
 import type { MemslotReader, MemslotStore, MemslotStoreHandle } from '../store.js';
 import { ArrayReader } from './array-reader.js';
 import {
-  A_LRU, A_USED, ID_TO_INDEX_OFF, memslotsSize, S_AS, S_BASE_GFN, S_DIRTY, S_FLAGS, S_ID, S_NPAGES, S_UADDR,
+  A_LRU, A_USED, ID_TO_INDEX_OFF, MEMSLOTS_OFF, memslotsSize, S_AS, S_BASE_GFN, S_DIRTY, S_FLAGS, S_ID, S_NPAGES, S_UADDR,
   SLOT_BYTES, slotF64, slotI32,
 } from './layout.js';
 
@@ -175,7 +175,7 @@ export class ArrayMemslotStore implements MemslotStore {
   private copyInto(dst: SlotArray, src: SlotArray): void {
     const size = memslotsSize(src.used);
     if (!dst.arena.ensure(Math.ceil(size / 8) * 8)) throw new KvmError('ENOMEM', 'memslot array exhausted');
-    dst.arena.u8.set(src.arena.u8.subarray(0, size));
+    dst.arena.u8.set(src.arena.u8.subarray(MEMSLOTS_OFF, size), MEMSLOTS_OFF);
   }
 
   /** install_new_memslots: publish the copy; the generation arithmetic is shared with the tree. */

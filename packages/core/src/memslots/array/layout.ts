@@ -3,13 +3,16 @@
  * header, the static id_to_index[KVM_MEM_SLOTS_NUM] array, then the slots sorted by base gfn,
  * highest first. Copied whole on every change, as kvm_dup_memslots did.
  */
+import { ARENA_HEADER_BYTES, ARENA_HEADER_WORDS } from '../../sync/growable.js';
 import { KVM_MEM_SLOTS_NUM } from '../../uapi.js';
 
+/** First byte of struct kvm_memslots in its arena (after the arena header). */
+export const MEMSLOTS_OFF = ARENA_HEADER_BYTES;
 /** Header words: used slots, last-used (lru) index. */
-export const A_USED = 0;
-export const A_LRU = 1;
+export const A_USED = ARENA_HEADER_WORDS;
+export const A_LRU = ARENA_HEADER_WORDS + 1;
 /** Byte offset of id_to_index (Int16). */
-export const ID_TO_INDEX_OFF = 16;
+export const ID_TO_INDEX_OFF = MEMSLOTS_OFF + 16;
 /** Byte offset of slot 0 (8-byte aligned). */
 export const SLOTS_OFF = Math.ceil((ID_TO_INDEX_OFF + KVM_MEM_SLOTS_NUM * 2) / 8) * 8;
 /** Bytes of one slot in the array. */
@@ -23,7 +26,7 @@ export const S_ID = 6;
 export const S_AS = 7;
 export const S_DIRTY = 8;
 
-/** kvm_memslots_size(n): bytes of a struct kvm_memslots with n slots. */
+/** Arena bytes up to the end of a struct kvm_memslots with n slots (kvm_memslots_size + the arena header). */
 export function memslotsSize(n: number): number {
   return SLOTS_OFF + n * SLOT_BYTES;
 }

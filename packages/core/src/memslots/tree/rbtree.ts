@@ -4,7 +4,7 @@
  * each node also keeps the max inclusive `last` of its subtree (the hva interval tree).
  */
 import type { GrowableArena } from '../../sync/growable.js';
-import { RECORD_WORDS } from './layout.js';
+import { rw } from './layout.js';
 
 const L = 0;
 const R = 1;
@@ -22,7 +22,7 @@ export interface RbTreeConfig {
   rootWord: number;
   /** Word offset of this tree's node inside a record. */
   off: number;
-  /** Augmented trees: f64-word offset of the subtree max inside a record, and a node's own last. */
+  /** Augmented trees: word offset (even) of the f64 subtree max inside a record, and a node's own last. */
   augment?: { maxOff: number; last: (ref: number) => number };
 }
 
@@ -39,7 +39,7 @@ export class RbTree {
   }
 
   private w(ref: number, f: number): number {
-    return ref * RECORD_WORDS + this.cfg.off + f;
+    return rw(ref, this.cfg.off + f);
   }
 
   left(n: number): number { return this.cfg.arena.i32[this.w(n, L)]; }
@@ -268,13 +268,12 @@ export class RbTree {
   private recompute(n: number): void {
     const aug = this.cfg.augment!;
     const f64 = this.cfg.arena.f64;
-    const at = (n * RECORD_WORDS + aug.maxOff) >> 1;
     let m = aug.last(n);
     const l = this.left(n);
     const r = this.right(n);
-    if (l !== NIL) m = Math.max(m, f64[(l * RECORD_WORDS + aug.maxOff) >> 1]);
-    if (r !== NIL) m = Math.max(m, f64[(r * RECORD_WORDS + aug.maxOff) >> 1]);
-    f64[at] = m;
+    if (l !== NIL) m = Math.max(m, f64[rw(l, aug.maxOff) >> 1]);
+    if (r !== NIL) m = Math.max(m, f64[rw(r, aug.maxOff) >> 1]);
+    f64[rw(n, aug.maxOff) >> 1] = m;
   }
 
   /** Recompute subtree maxima from `n` up to the root. */

@@ -3,8 +3,8 @@ import type { GrowableArena } from '../../sync/growable.js';
 import type { MemslotsCtl } from '../ctl.js';
 import type { MemslotReader } from '../store.js';
 import {
-  H_GFN_ROOT, H_HVA_ROOT, H_LAST_USED, headerBase, N_GFN, N_HVA, N_HVA_MAX, NODE_WORDS, R_BASE_GFN,
-  R_DIRTY, R_FLAGS, R_ID, R_NODES, R_NPAGES, R_UADDR, RECORD_WORDS,
+  gfnNode, H_GFN_ROOT, H_HVA_ROOT, H_LAST_USED, headerBase, hvaMax, hvaNode, R_BASE_GFN, R_DIRTY, R_FLAGS, R_ID,
+  R_NPAGES, R_UADDR, rw,
 } from './layout.js';
 import { NIL } from './rbtree.js';
 
@@ -36,54 +36,54 @@ export class TreeReader implements MemslotReader {
     this.records.refresh();
     const i32 = this.records.i32;
     const f64 = this.records.f64;
-    const off = R_NODES + set * NODE_WORDS + N_HVA;
-    const maxOff = R_NODES + set * NODE_WORDS + N_HVA_MAX;
+    const node = hvaNode(set);
+    const max = hvaMax(set);
     const stack = this.stack;
     let sp = 0;
     let n = Atomics.load(this.header, headerBase(asId, set) + H_HVA_ROOT);
     // In-order walk of the nodes whose interval can meet [start, last]: skip subtrees whose max
-    // `last` is below start, and stop going right once a node starts after `last`.
+    // `last` is below start, and stop once a node starts after `last`.
     while (n !== NIL || sp > 0) {
-      while (n !== NIL && f64[(n * RECORD_WORDS + maxOff) >> 1] >= start) {
+      while (n !== NIL && f64[rw(n, max) >> 1] >= start) {
         stack[sp++] = n;
-        n = i32[n * RECORD_WORDS + off];
+        n = i32[rw(n, node)];
       }
       if (sp === 0) break;
       n = stack[--sp];
-      const b = n * RECORD_WORDS;
-      const s = f64[(b + R_UADDR) >> 1];
+      const s = f64[rw(n, R_UADDR) >> 1];
       if (s > last) break;
-      if (s + i32[b + R_NPAGES] * 4096 - 1 >= start) fn(n);
-      n = i32[b + off + 1];
+      if (s + i32[rw(n, R_NPAGES)] * 4096 - 1 >= start) fn(n);
+      n = i32[rw(n, node + 1)];
     }
   }
 
-  id(ref: number): number { return this.records.i32[ref * RECORD_WORDS + R_ID]; }
-  baseGfn(ref: number): number { return this.records.f64[(ref * RECORD_WORDS + R_BASE_GFN) >> 1]; }
-  npages(ref: number): number { return this.records.i32[ref * RECORD_WORDS + R_NPAGES]; }
-  userspaceAddr(ref: number): number { return this.records.f64[(ref * RECORD_WORDS + R_UADDR) >> 1]; }
-  flags(ref: number): number { return this.records.i32[ref * RECORD_WORDS + R_FLAGS]; }
-  dirtyBitmap(ref: number): number { return this.records.i32[ref * RECORD_WORDS + R_DIRTY]; }
+  id(ref: number): number { return this.records.i32[rw(ref, R_ID)]; }
+  baseGfn(ref: number): number { return this.records.f64[rw(ref, R_BASE_GFN) >> 1]; }
+  npages(ref: number): number { return this.records.i32[rw(ref, R_NPAGES)]; }
+  userspaceAddr(ref: number): number { return this.records.f64[rw(ref, R_UADDR) >> 1]; }
+  flags(ref: number): number { return this.records.i32[rw(ref, R_FLAGS)]; }
+  dirtyBitmap(ref: number): number { return this.records.i32[rw(ref, R_DIRTY)]; }
 
   private contains(ref: number, gfn: number): boolean {
-    const base = this.records.f64[(ref * RECORD_WORDS + R_BASE_GFN) >> 1];
-    return gfn >= base && gfn < base + this.records.i32[ref * RECORD_WORDS + R_NPAGES];
+    const b = rw(ref, 0);
+    const base = this.records.f64[(b + R_BASE_GFN) >> 1];
+    return gfn >= base && gfn < base + this.records.i32[b + R_NPAGES];
   }
 
-  /** search_memslots. */
+  /** search_memslots: one cache line per level (see layout.ts). */
   private search(asId: number, set: number, gfn: number): number {
     const i32 = this.records.i32;
     const f64 = this.records.f64;
-    const off = R_NODES + set * NODE_WORDS + N_GFN;
+    const left = gfnNode(set);
     let n = Atomics.load(this.header, headerBase(asId, set) + H_GFN_ROOT);
     while (n !== NIL) {
-      const b = n * RECORD_WORDS;
+      const b = rw(n, 0);
       const base = f64[(b + R_BASE_GFN) >> 1];
       if (gfn >= base) {
         if (gfn < base + i32[b + R_NPAGES]) return n;
-        n = i32[b + off + 1];
+        n = i32[b + left + 1];
       } else {
-        n = i32[b + off];
+        n = i32[b + left];
       }
     }
     return NIL;

@@ -11,14 +11,12 @@ import type { MemslotsCtl } from '../ctl.js';
 import { slotHvaLast, type Memslot } from '../memslot.js';
 import type { MemslotReader, MemslotStore, MemslotStoreHandle } from '../store.js';
 import {
-  H_BUCKETS, H_GFN_ROOT, H_HVA_ROOT, H_LAST_USED, H_NR, HEADER_WORDS, headerBase, idBucket,
-  N_GFN, N_HVA, N_HVA_MAX, N_ID_NEXT, N_ID_PREV, NODE_WORDS, R_AS, R_BASE_GFN, R_DIRTY, R_FLAGS, R_ID,
-  R_NODES, R_NPAGES, R_STAMP, R_UADDR, RECORD_WORDS,
+  gfnNode, H_BUCKETS, H_GFN_ROOT, H_HVA_ROOT, H_LAST_USED, H_NR, HEADER_WORDS, headerBase, hvaMax, hvaNode, idBucket,
+  idNode, R_AS, R_BASE_GFN, R_DIRTY, R_FLAGS, R_ID, R_NPAGES, R_STAMP, R_UADDR, RECORD_WORDS, RECORDS_BASE, rw,
 } from './layout.js';
 import { NIL, RbTree } from './rbtree.js';
 import { TreeReader } from './tree-reader.js';
 
-const RECORD_BYTES = RECORD_WORDS * 4;
 
 /** The writer side of the scalable memslots of one VM. */
 export class TreeMemslotStore implements MemslotStore {
@@ -33,7 +31,7 @@ export class TreeMemslotStore implements MemslotStore {
   constructor(private readonly ctl: MemslotsCtl, private readonly srcu: Srcu, headerBuf?: SharedArrayBuffer, recordBuf?: SharedArrayBuffer) {
     const nrAs = ctl.nrAddressSpaces;
     const maxRecords = KVM_MEM_SLOTS_NUM * nrAs + 4;
-    this.records = recordBuf ? new GrowableArena(recordBuf) : GrowableArena.create(0, maxRecords * RECORD_BYTES);
+    this.records = recordBuf ? new GrowableArena(recordBuf) : GrowableArena.create(0, (RECORDS_BASE + maxRecords * RECORD_WORDS) * 4);
     this.header = new Int32Array(headerBuf ?? new SharedArrayBuffer(nrAs * 2 * HEADER_WORDS * 4));
     if (!headerBuf) {
       for (let i = 0; i < nrAs * 2; i++) {
@@ -45,11 +43,10 @@ export class TreeMemslotStore implements MemslotStore {
     for (let as = 0; as < nrAs; as++) {
       for (let set = 0; set < 2; set++) {
         const h = headerBase(as, set);
-        const nodes = R_NODES + set * NODE_WORDS;
-        this.gfnTrees.push(new RbTree({ arena: this.records, header: this.header, rootWord: h + H_GFN_ROOT, off: nodes + N_GFN }));
+        this.gfnTrees.push(new RbTree({ arena: this.records, header: this.header, rootWord: h + H_GFN_ROOT, off: gfnNode(set) }));
         this.hvaTrees.push(new RbTree({
-          arena: this.records, header: this.header, rootWord: h + H_HVA_ROOT, off: nodes + N_HVA,
-          augment: { maxOff: nodes + N_HVA_MAX, last: (r) => slotHvaLast(this.f64(r, R_UADDR), this.i32(r, R_NPAGES)) },
+          arena: this.records, header: this.header, rootWord: h + H_HVA_ROOT, off: hvaNode(set),
+          augment: { maxOff: hvaMax(set), last: (r) => slotHvaLast(this.f64(r, R_UADDR), this.i32(r, R_NPAGES)) },
         }));
       }
     }
@@ -207,29 +204,29 @@ export class TreeMemslotStore implements MemslotStore {
   private hashAdd(h: number, set: number, ref: number, id: number): void {
     const bucket = h + H_BUCKETS + idBucket(id);
     const head = this.header[bucket];
-    const nodes = R_NODES + set * NODE_WORDS;
+    const next = idNode(set);
     const i32 = this.records.i32;
-    i32[ref * RECORD_WORDS + nodes + N_ID_NEXT] = head;
-    i32[ref * RECORD_WORDS + nodes + N_ID_PREV] = NIL;
-    if (head !== NIL) i32[head * RECORD_WORDS + nodes + N_ID_PREV] = ref;
+    i32[rw(ref, next)] = head;
+    i32[rw(ref, next + 1)] = NIL;
+    if (head !== NIL) i32[rw(head, next + 1)] = ref;
     this.header[bucket] = ref;
   }
 
   private hashDel(h: number, set: number, ref: number): void {
-    const nodes = R_NODES + set * NODE_WORDS;
+    const link = idNode(set);
     const i32 = this.records.i32;
-    const next = i32[ref * RECORD_WORDS + nodes + N_ID_NEXT];
-    const prev = i32[ref * RECORD_WORDS + nodes + N_ID_PREV];
-    if (prev !== NIL) i32[prev * RECORD_WORDS + nodes + N_ID_NEXT] = next;
+    const next = i32[rw(ref, link)];
+    const prev = i32[rw(ref, link + 1)];
+    if (prev !== NIL) i32[rw(prev, link)] = next;
     else this.header[h + H_BUCKETS + idBucket(this.i32(ref, R_ID))] = next;
-    if (next !== NIL) i32[next * RECORD_WORDS + nodes + N_ID_PREV] = prev;
+    if (next !== NIL) i32[rw(next, link + 1)] = prev;
   }
 
   private idLookup(as: number, set: number, id: number): number {
-    const nodes = R_NODES + set * NODE_WORDS;
+    const link = idNode(set);
     const i32 = this.records.i32;
-    for (let r = this.header[headerBase(as, set) + H_BUCKETS + idBucket(id)]; r !== NIL; r = i32[r * RECORD_WORDS + nodes + N_ID_NEXT]) {
-      if (i32[r * RECORD_WORDS + R_ID] === id) return r;
+    for (let r = this.header[headerBase(as, set) + H_BUCKETS + idBucket(id)]; r !== NIL; r = i32[rw(r, link)]) {
+      if (i32[rw(r, R_ID)] === id) return r;
     }
     return NIL;
   }
@@ -239,12 +236,12 @@ export class TreeMemslotStore implements MemslotStore {
     let ref = this.freeRecords.pop();
     if (ref === undefined) {
       ref = this.nextRecord;
-      if (!this.records.ensure((ref + 1) * RECORD_BYTES)) throw new KvmError('ENOMEM', 'memslot records exhausted');
+      if (!this.records.ensure(rw(ref + 1, 0) * 4)) throw new KvmError('ENOMEM', 'memslot records exhausted');
       this.nextRecord++;
     }
     const i32 = this.records.i32;
     const f64 = this.records.f64;
-    const b = ref * RECORD_WORDS;
+    const b = rw(ref, 0);
     i32[b + R_ID] = s.id;
     i32[b + R_AS] = s.asId;
     i32[b + R_FLAGS] = s.flags;
@@ -258,7 +255,7 @@ export class TreeMemslotStore implements MemslotStore {
 
   /** kfree of a slot: only after a swap has made it unreachable to every SRCU reader. */
   private freeRecord(ref: number): void {
-    Atomics.add(this.records.i32, ref * RECORD_WORDS + R_STAMP, 1); // even: free
+    Atomics.add(this.records.i32, rw(ref, R_STAMP), 1); // even: free
     this.freeRecords.push(ref);
   }
 
@@ -270,10 +267,10 @@ export class TreeMemslotStore implements MemslotStore {
   }
 
   private i32(r: number, f: number): number {
-    return this.records.i32[r * RECORD_WORDS + f];
+    return this.records.i32[rw(r, f)];
   }
 
   private f64(r: number, f: number): number {
-    return this.records.f64[(r * RECORD_WORDS + f) >> 1];
+    return this.records.f64[rw(r, f) >> 1];
   }
 }

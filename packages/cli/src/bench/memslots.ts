@@ -1,0 +1,214 @@
+/**
+ * `vcpu-rt bench memslots`: memslot_perf_test's operations on both memslot designs in one process
+ * run. Layout from tools/testing/selftests/kvm/memslot_perf_test.c: the test area is 512 MiB + 64 KiB
+ * at gpa 256 MiB, split evenly over the slots (remainder in the last one).
+ */
+import { Worker } from 'node:worker_threads';
+import { Kvm, type MemslotImpl, PAGE_SIZE, VcpuMemslotCache, type Vm } from '@vcpu-rt/core';
+import { since, summarize } from './stats.js';
+
+/** memslot_perf_test's MEM_GPA. */
+export const MEM_GPA = 256 << 20;
+/** memslot_perf_test's MEM_SIZE. */
+export const MEM_SIZE = (512 << 20) + (64 << 10);
+/** memslot_perf_test's MEM_TEST_UNMAP_SIZE and MEM_TEST_UNMAP_CHUNK_PAGES (in bytes). */
+export const UNMAP_SIZE = 128 << 20;
+export const UNMAP_CHUNK = 2 << 20;
+/** memslot_perf_test's MEM_TEST_MOVE_SIZE and MEM_TEST_MOVE_GPA_DEST. */
+export const MOVE_SIZE = 3 * (64 << 10);
+export const MOVE_GPA_DEST = MEM_GPA + MEM_SIZE;
+/** Seed 004's slot counts (32k = every usable slot but slot 0). */
+export const DEFAULT_SLOTS = [10, 30, 50, 100, 509, 32763];
+/** The tests, in run order. */
+export const MEMSLOT_TESTS = ['setup', 'move-active', 'move-inactive', 'lookup', 'lookup-random', 'unmap', 'unmap-2m'] as const;
+export type MemslotTest = (typeof MEMSLOT_TESTS)[number];
+
+/** One row of the machine-readable report. */
+export interface MemslotResult {
+  test: MemslotTest;
+  slots: number;
+  impl: MemslotImpl;
+  /** Median over repeats: per setup, per move, per lookup, or per pass over the unmap area. */
+  seconds: number;
+  /** Operations timed in one repeat. */
+  iterations: number;
+  repeats: number;
+  min: number;
+  max: number;
+  /** Move tests: what the guest thread saw meanwhile. */
+  guest?: { lookups: number; mmioExits: number };
+}
+
+/** What to run. */
+export interface MemslotBenchOptions {
+  slots: number[];
+  impls: MemslotImpl[];
+  repeats: number;
+  /** Wall time each move repeat runs for. */
+  moveSeconds: number;
+  progress?: (line: string) => void;
+}
+
+interface Prepared { vm: Vm; hva: number; seconds: number }
+
+/** Creates `nslots` slots (ids 1..nslots) over the test area: the "slot setup" of memslot_perf_test. */
+export function prepareVm(impl: MemslotImpl, nslots: number): Prepared {
+  const vm = new Kvm().createVm({ memslots: impl, hostMemoryBytes: 16 << 20 });
+  const hva = vm.host.mmap(MEM_SIZE);
+  const pages = MEM_SIZE / PAGE_SIZE;
+  const per = Math.floor(pages / nslots);
+  const t0 = performance.now();
+  for (let i = 0; i < nslots; i++) {
+    const npages = i === nslots - 1 ? pages - per * (nslots - 1) : per;
+    vm.setUserMemoryRegion({
+      slot: i + 1, flags: 0, guestPhysAddr: MEM_GPA + i * per * PAGE_SIZE,
+      memorySize: npages * PAGE_SIZE, userspaceAddr: hva + i * per * PAGE_SIZE,
+    });
+  }
+  return { vm, hva, seconds: since(t0) };
+}
+
+async function startGuest(vm: Vm, startGfn: number, endGfn: number): Promise<{ stop: () => Promise<{ lookups: number; mmioExits: number }> }> {
+  const ctl = new Int32Array(new SharedArrayBuffer(8));
+  const w = new Worker(new URL('./move-guest.js', import.meta.url), { workerData: { handle: vm.handle(), ctl: ctl.buffer, startGfn, endGfn } });
+  const done = new Promise<{ lookups: number; mmioExits: number }>((resolve, reject) => {
+    w.on('message', (m: { lookups: number; mmioExits: number }) => resolve(m));
+    w.once('error', reject);
+  });
+  while (Atomics.load(ctl, 1) === 0) await new Promise((r) => setTimeout(r, 1));
+  return {
+    stop: async () => {
+      Atomics.store(ctl, 0, 1);
+      const r = await done;
+      await w.terminate();
+      return r;
+    },
+  };
+}
+
+/** Moves the last slot to MOVE_GPA_DEST and back until `seconds` pass; returns seconds per move. */
+async function moveTest(p: Prepared, nslots: number, active: boolean, seconds: number): Promise<{ perMove: number; moves: number; guest: { lookups: number; mmioExits: number } }> {
+  const last = p.vm.memslots().find((s) => s.id === nslots)!;
+  // test_memslot_move_prepare: the guest works on a 192 KiB window that straddles the moved slot's
+  // start (active) or ends where it starts (inactive).
+  const window = MOVE_SIZE / PAGE_SIZE;
+  const start = last.baseGfn - (active ? window / 2 : window);
+  const guest = await startGuest(p.vm, start, start + window);
+  const region = { slot: nslots, flags: 0, memorySize: last.npages * PAGE_SIZE, userspaceAddr: last.userspaceAddr };
+  let moves = 0;
+  const t0 = performance.now();
+  do {
+    p.vm.setUserMemoryRegion({ ...region, guestPhysAddr: MOVE_GPA_DEST });
+    p.vm.setUserMemoryRegion({ ...region, guestPhysAddr: last.baseGfn * PAGE_SIZE });
+    moves += 2;
+  } while (since(t0) < seconds || moves < 20);
+  const elapsed = since(t0);
+  return { perMove: elapsed / moves, moves, guest: await guest.stop() };
+}
+
+/** kvm_vcpu_gfn_to_memslot under SRCU, once per gfn: seconds per lookup. */
+function lookupTest(vm: Vm, gfns: Float64Array): number {
+  const shared = vm.shared;
+  const cache = new VcpuMemslotCache(shared);
+  const srcu = shared.srcuReader;
+  let found = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < gfns.length; i++) {
+    const idx = srcu.lock();
+    if (cache.lookup(0, gfns[i]) >= 0) found++;
+    srcu.unlock(idx);
+  }
+  const s = since(t0);
+  if (found !== gfns.length) throw new Error(`lookup: ${gfns.length - found} gfns of the test area found no slot`);
+  return s / gfns.length;
+}
+
+/** madvise(DONTNEED) over UNMAP_SIZE of the test area in `chunk`-byte calls: seconds per pass. */
+function unmapTest(p: Prepared, chunk: number): number {
+  const t0 = performance.now();
+  for (let off = 0; off < UNMAP_SIZE; off += chunk) p.vm.host.madvise(p.hva + off, chunk, 'dontneed');
+  return since(t0);
+}
+
+function row(test: MemslotTest, slots: number, impl: MemslotImpl, samples: number[], iterations: number, guest?: MemslotResult['guest']): MemslotResult {
+  const s = summarize(samples);
+  return { test, slots, impl, seconds: s.median, iterations, repeats: s.repeats, min: s.min, max: s.max, ...(guest ? { guest } : {}) };
+}
+
+/** Runs every test for every slot count and design; both designs are measured in this one run. */
+export async function benchMemslots(o: MemslotBenchOptions): Promise<MemslotResult[]> {
+  const out: MemslotResult[] = [];
+  const say = o.progress ?? (() => {});
+  for (const impl of o.impls) {
+    // Warm-up: let the JIT see every path before anything is timed.
+    const w = prepareVm(impl, 64);
+    await moveTest(w, 64, true, 0.05);
+    lookupTest(w.vm, seqGfns().subarray(0, 4096));
+    unmapTest(w, UNMAP_CHUNK);
+    await w.vm.close();
+  }
+  for (const nslots of o.slots) {
+    for (const impl of o.impls) {
+      const setup: number[] = [];
+      let p: Prepared | undefined;
+      for (let r = 0; r < o.repeats; r++) {
+        if (p) await p.vm.close();
+        p = prepareVm(impl, nslots);
+        setup.push(p.seconds);
+      }
+      out.push(row('setup', nslots, impl, setup, nslots));
+      say(`${impl} ${nslots} slots: setup ${fmt(out[out.length - 1].seconds)}`);
+      for (const active of [true, false]) {
+        const per: number[] = [];
+        let moves = 0;
+        const guest = { lookups: 0, mmioExits: 0 };
+        for (let r = 0; r < o.repeats; r++) {
+          const m = await moveTest(p!, nslots, active, o.moveSeconds);
+          per.push(m.perMove);
+          moves = m.moves;
+          guest.lookups += m.guest.lookups;
+          guest.mmioExits += m.guest.mmioExits;
+        }
+        out.push(row(active ? 'move-active' : 'move-inactive', nslots, impl, per, moves, guest));
+      }
+      for (const [test, gfns] of [['lookup', seqGfns()], ['lookup-random', randomGfns()]] as const) {
+        const per: number[] = [];
+        for (let r = 0; r < o.repeats; r++) per.push(lookupTest(p!.vm, gfns));
+        out.push(row(test, nslots, impl, per, gfns.length));
+      }
+      for (const [test, chunk] of [['unmap', PAGE_SIZE], ['unmap-2m', UNMAP_CHUNK]] as const) {
+        const per: number[] = [];
+        for (let r = 0; r < o.repeats; r++) per.push(unmapTest(p!, chunk));
+        out.push(row(test, nslots, impl, per, UNMAP_SIZE / chunk));
+      }
+      say(`${impl} ${nslots} slots: done`);
+      await p!.vm.close();
+    }
+  }
+  return out;
+}
+
+/** Every gfn of the test area in order: the order memslot_perf_test's map guest touches pages in. */
+function seqGfns(): Float64Array {
+  const n = MEM_SIZE / PAGE_SIZE;
+  const g = new Float64Array(n);
+  for (let i = 0; i < n; i++) g[i] = MEM_GPA / PAGE_SIZE + i;
+  return g;
+}
+
+/** Uniformly random gfns of the test area (a fixed seed, so both designs see the same ones). */
+function randomGfns(): Float64Array {
+  const n = MEM_SIZE / PAGE_SIZE;
+  const g = new Float64Array(1 << 17);
+  let x = 0x2545f491;
+  for (let i = 0; i < g.length; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    g[i] = MEM_GPA / PAGE_SIZE + ((x >>> 0) % n);
+  }
+  return g;
+}
+
+/** Seconds, in engineering notation. */
+export function fmt(s: number): string {
+  return s >= 0.01 ? `${s.toFixed(4)}s` : `${s.toExponential(3)}s`;
+}

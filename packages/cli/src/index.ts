@@ -1,0 +1,5 @@
+/** @vcpu-rt/cli: the benchmarks behind `vcpu-rt`, for programs that run them directly. */
+export { benchMemslots, prepareVm, DEFAULT_SLOTS, MEMSLOT_TESTS, type MemslotBenchOptions, type MemslotResult, type MemslotTest } from './bench/memslots.js';
+export { memslotTable } from './bench/memslots-report.js';
+export { PUBLISHED } from './bench/published.js';
+export { machineInfo, summarize, type MachineInfo, type Summary } from './bench/stats.js';

@@ -1,3 +1,0 @@
-import test from 'ava';
-import { Vm } from '#internal/vm/vm.js';
-test('probe', (t) => { t.truthy(Vm); });
