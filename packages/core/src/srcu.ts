@@ -4,13 +4,15 @@
  */
 
 /** Readers that can be registered at once (threads that attach the VM). */
-export const SRCU_MAX_READERS = 256;
+export const SRCU_MAX_READERS = 512;
 
 const IDX = 0; // srcu_idx: bit 0 selects the counter pair new readers use
 const WAKE_SEQ = 1; // bumped by a reader's unlock when a writer sleeps
-const WRITER_WAITING = 2; // a synchronize() is sleeping
+const WRITER_WAITING = 2; // synchronize() calls that may sleep: readers' unlocks wake them
 const READER_HWM = 3; // one past the highest reader slot ever registered
 const HEADER_WORDS = 16;
+/** How long synchronize spins on the counters before it sleeps. */
+const SPIN_MS = 0.05;
 const READER_WORDS = 16; // one 64-byte line per reader: no false sharing between threads
 const R_IN_USE = 0;
 const R_LOCK = 1; // +idx
@@ -101,18 +103,25 @@ export class Srcu {
   /** srcu_readers_active_idx_check until true: Σunlock read before Σlock, so a reader that
    * slips in after the unlock scan is counted in the lock sum and keeps us waiting. */
   private waitDrained(idx: number): void {
+    if (this.drained(idx)) return;
+    // Read-side sections are short (a lookup, a fault): spin first, as the expedited grace period
+    // does, because a futex wake-up costs more than most sections last.
+    const spinUntil = performance.now() + SPIN_MS;
+    do {
+      for (let i = 0; i < 16; i++) if (this.drained(idx)) return;
+    } while (performance.now() < spinUntil);
     const w = this.w;
-    for (let spin = 0; ; spin++) {
-      if (this.drained(idx)) return;
-      if (spin < 64) continue;
-      Atomics.store(w, WRITER_WAITING, 1);
-      const seq = Atomics.load(w, WAKE_SEQ);
-      if (this.drained(idx)) break;
-      // A 1 ms bound keeps progress even if a wake-up is lost to a reader that checked
-      // WRITER_WAITING just before we set it.
-      Atomics.wait(w, WAKE_SEQ, seq, 1);
+    Atomics.add(w, WRITER_WAITING, 1);
+    try {
+      for (;;) {
+        const seq = Atomics.load(w, WAKE_SEQ);
+        // Re-check after publishing WRITER_WAITING: an unlock that missed it is visible here.
+        if (this.drained(idx)) return;
+        Atomics.wait(w, WAKE_SEQ, seq, 1); // the bound is a safety net, not a correctness need
+      }
+    } finally {
+      Atomics.sub(w, WRITER_WAITING, 1);
     }
-    Atomics.store(w, WRITER_WAITING, 0);
   }
 
   private drained(idx: number): boolean {

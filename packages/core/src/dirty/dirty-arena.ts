@@ -6,8 +6,8 @@
 import { ARENA_HEADER_WORDS, GrowableArena } from '../sync/growable.js';
 import { dirtyBitmapBytes } from '../memslots/memslot.js';
 
-/** Largest arena: 4 GiB, V8's limit for a growable SharedArrayBuffer. */
-const MAX_BYTES = 2 ** 32;
+/** Largest arena: just under 4 GiB, V8's limit for a growable SharedArrayBuffer. */
+const MAX_BYTES = 2 ** 32 - 64;
 
 /** First-fit allocator of dirty bitmaps; offsets and sizes in Int32 words. */
 export class DirtyArena {

@@ -4,6 +4,7 @@
  */
 import { KvmError, check } from '../errors.js';
 import { SabMutex } from '../sync/mutex.js';
+import { Srcu, type SrcuReader } from '../srcu.js';
 import { PAGE_SIZE, TASK_SIZE_MAX } from '../uapi.js';
 import type { MmuNotifier } from './mmu-notifier.js';
 import { PageTable, PT_ENTRIES } from './page-table.js';
@@ -23,6 +24,7 @@ const RESIDENT = 6; // frames mapped by the page table
 const PT_TABLES = 7; // page-table tables allocated (the root is table 0)
 const NR_FRAMES = 8;
 const MAX_PT_TABLES = 9;
+const PENDING_TOP = 10; // frames unmapped but perhaps still being copied: reused after a grace period
 const CTL_WORDS = 16;
 
 /** Options for a new host address space. */
@@ -39,7 +41,10 @@ export interface HostMemoryHandle {
   vmas: SharedArrayBuffer;
   pt: SharedArrayBuffer;
   frames: SharedArrayBuffer;
+  /** The free-frame stack, then the stack of frames awaiting a grace period. */
   freeFrames: SharedArrayBuffer;
+  /** Host accessors' read side: freed frames are reused only after they have all left (the TLB flush). */
+  srcu: SharedArrayBuffer;
 }
 
 /** Advice accepted by madvise. */
@@ -60,6 +65,9 @@ export class HostMemory {
   private readonly vmas: Float64Array;
   private readonly pt: Int32Array;
   private readonly freeFrames: Int32Array;
+  private readonly pendingBase: number;
+  private readonly srcu: Srcu;
+  private srcuReader: SrcuReader | undefined;
   private readonly mmapLock: SabMutex;
   private readonly frameLock: SabMutex;
   private readonly notifiers: MmuNotifier[] = [];
@@ -70,6 +78,8 @@ export class HostMemory {
     this.vmas = new Float64Array(h.vmas);
     this.pt = new Int32Array(h.pt);
     this.freeFrames = new Int32Array(h.freeFrames);
+    this.pendingBase = this.freeFrames.length / 2;
+    this.srcu = new Srcu(h.srcu);
     this.frameBytes = new Uint8Array(h.frames);
     this.mmapLock = new SabMutex(this.ctl, MMAP_LOCK);
     this.frameLock = new SabMutex(this.ctl, FRAME_LOCK);
@@ -88,7 +98,8 @@ export class HostMemory {
       vmas: new SharedArrayBuffer(MAX_MAP_COUNT * 2 * 8),
       pt: new SharedArrayBuffer(maxTables * PT_ENTRIES * 4),
       frames: new SharedArrayBuffer(nrFrames * PAGE_SIZE),
-      freeFrames: new SharedArrayBuffer(nrFrames * 4),
+      freeFrames: new SharedArrayBuffer(2 * nrFrames * 4),
+      srcu: new Srcu().buffer,
     };
     const ctl = new Int32Array(h.ctl);
     ctl[FRAMES_BUMP] = 1;
@@ -98,7 +109,10 @@ export class HostMemory {
     return new HostMemory(h);
   }
 
-  /** This thread's view of an address space created elsewhere. */
+  /**
+   * @internal This thread's view of an address space created elsewhere. Threads get theirs through
+   * attachVm, which also registers the VM's MMU notifier on it: notifiers are per view.
+   */
   static attach(handle: HostMemoryHandle): HostMemory {
     return new HostMemory(handle);
   }
@@ -154,14 +168,21 @@ export class HostMemory {
     });
   }
 
-  /** madvise(2): 'dontneed' drops pages (they read back as zero) through the MMU notifier; 'populate_write' faults them in. */
+  /**
+   * madvise(2): 'dontneed' drops pages (they read back as zero) through the MMU notifier;
+   * 'populate_write' faults them in. As in Linux, the advice applies to the mapped parts of the
+   * range and a hole makes the call fail with ENOMEM afterwards.
+   */
   madvise(addr: number, length: number, advice: MadviseAdvice): void {
     const [start, end] = this.range('madvise', addr, length);
-    check(this.isMapped(start, end), 'ENOMEM', () => `madvise: [${hex(start)}, ${hex(end)}) is not fully mapped`);
     if (advice === 'dontneed') {
       this.invalidate(start, end, () => this.zapPtes(start, end));
+      check(this.isMapped(start, end), 'ENOMEM', () => `madvise: [${hex(start)}, ${hex(end)}) is not fully mapped`);
     } else if (advice === 'populate_write') {
-      for (let a = start; a < end; a += PAGE_SIZE) this.faultIn(a);
+      for (let a = start; a < end; a += PAGE_SIZE) {
+        if (this.lookupFrame(a) < 0) throw new KvmError('ENOMEM', `madvise: ${hex(a)} is not mapped`);
+        this.faultIn(a);
+      }
     } else {
       throw new KvmError('EINVAL', `madvise: unknown advice '${String(advice)}' (dontneed | populate_write)`);
     }
@@ -177,9 +198,14 @@ export class HostMemory {
       const a = addr + done;
       const off = a % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, length - done);
-      const frame = this.lookupFrame(a);
-      if (frame < 0) throw new KvmError('EFAULT', `host read at ${hex(a)}: not mapped`);
-      if (frame > 0) out.set(this.frameBytes.subarray(frame * PAGE_SIZE + off, frame * PAGE_SIZE + off + n), done);
+      const idx = this.readLock();
+      try {
+        const frame = this.lookupFrame(a);
+        if (frame < 0) throw new KvmError('EFAULT', `host read at ${hex(a)}: not mapped`);
+        if (frame > 0) out.set(this.frameBytes.subarray(frame * PAGE_SIZE + off, frame * PAGE_SIZE + off + n), done);
+      } finally {
+        this.readUnlock(idx);
+      }
       done += n;
     }
     return out;
@@ -193,8 +219,13 @@ export class HostMemory {
       const a = addr + done;
       const off = a % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, data.length - done);
-      const frame = this.faultIn(a - off);
-      this.frameBytes.set(data.subarray(done, done + n), frame * PAGE_SIZE + off);
+      const idx = this.readLock();
+      try {
+        const frame = this.faultIn(a - off);
+        this.frameBytes.set(data.subarray(done, done + n), frame * PAGE_SIZE + off);
+      } finally {
+        this.readUnlock(idx);
+      }
       done += n;
     }
   }
@@ -227,8 +258,29 @@ export class HostMemory {
   }
 
   /**
+   * Enters a host read-side section: frames seen inside it are not reused until it ends, even if
+   * they are unmapped meanwhile (they are freed only after a grace period, like after a TLB flush).
+   */
+  readLock(): number {
+    this.srcuReader ??= this.srcu.registerReader();
+    return this.srcuReader.lock();
+  }
+
+  /** Leaves a section entered with readLock. */
+  readUnlock(idx: number): void {
+    this.srcuReader!.unlock(idx);
+  }
+
+  /** Gives this thread's host reader back (the VM or view owning this HostMemory is going away). */
+  release(): void {
+    this.srcuReader?.release();
+    this.srcuReader = undefined;
+  }
+
+  /**
    * handle_mm_fault for a write: returns the frame backing the page at `addr`, allocating a zeroed
-   * one if absent. Safe against concurrent faults, munmap and dontneed from any thread.
+   * one if absent. Safe against concurrent faults, munmap and dontneed from any thread. Use the
+   * frame only inside a readLock section.
    */
   faultIn(addr: number): number {
     const vpn = Math.floor(addr / PAGE_SIZE);
@@ -243,15 +295,20 @@ export class HostMemory {
       if (cur !== 0) return cur;
       const frame = this.allocFrame();
       if (Atomics.compareExchange(this.pt, leaf, 0, frame) !== 0) {
-        this.freeFrame(frame);
+        this.freeFrame(frame); // never visible to anyone
         continue;
       }
+      // Counted as soon as it is mapped, so that a zap taking it subtracts what was added.
+      Atomics.add(this.ctl, RESIDENT, 1);
       if (this.readRetry(seq)) {
         // Raced with munmap/dontneed of this range: undo unless the zap already took the frame.
-        if (Atomics.compareExchange(this.pt, leaf, frame, 0) === frame) this.freeFrame(frame);
+        // Another thread may have seen it meanwhile, so it waits for a grace period like any unmap.
+        if (Atomics.compareExchange(this.pt, leaf, frame, 0) === frame) {
+          Atomics.sub(this.ctl, RESIDENT, 1);
+          this.deferFree(frame);
+        }
         continue;
       }
-      Atomics.add(this.ctl, RESIDENT, 1);
       return frame;
     }
   }
@@ -291,20 +348,32 @@ export class HostMemory {
     return [addr, end];
   }
 
-  /** Runs `zap` between the MMU notifier's start and end, with the mm write-locked. */
+  /**
+   * Runs `zap` between the MMU notifiers' start and end with the mm write-locked, then frees what it
+   * unmapped once every host reader has left (unmap_region: notifiers, zap, tlb_finish_mmu).
+   */
   private invalidate(start: number, end: number, zap: () => void): void {
     this.mmapLock.lock();
+    let started = 0;
     try {
-      for (const n of this.notifiers) n.invalidateRangeStart(start, end);
+      for (const n of this.notifiers) {
+        n.invalidateRangeStart(start, end);
+        started++;
+      }
       this.writeBegin();
       try {
         zap();
       } finally {
         this.writeEnd();
-        for (const n of this.notifiers) n.invalidateRangeEnd(start, end);
       }
     } finally {
-      this.mmapLock.unlock();
+      try {
+        for (let i = 0; i < started; i++) this.notifiers[i].invalidateRangeEnd(start, end);
+        // Under mmap_lock, so reclaims never overlap; host readers never take it, so the wait ends.
+        this.reclaimPending();
+      } finally {
+        this.mmapLock.unlock();
+      }
     }
   }
 
@@ -318,7 +387,7 @@ export class HostMemory {
       if (leaf < 0) { a = stop; continue; }
       for (let i = leaf; a < stop; a += PAGE_SIZE, i++) {
         const f = Atomics.exchange(this.pt, i, 0);
-        if (f !== 0) { this.freeFrame(f); freed++; }
+        if (f !== 0) { this.deferFree(f); freed++; }
       }
     }
     if (freed) Atomics.sub(this.ctl, RESIDENT, freed);
@@ -354,6 +423,35 @@ export class HostMemory {
     this.freeFrames[top] = frame;
     this.ctl[FREE_TOP] = top + 1;
     this.frameLock.unlock();
+  }
+
+  /** Queues an unmapped frame until a grace period has passed (tlb_remove_page). */
+  private deferFree(frame: number): void {
+    this.frameLock.lock();
+    const top = this.ctl[PENDING_TOP];
+    this.freeFrames[this.pendingBase + top] = frame;
+    this.ctl[PENDING_TOP] = top + 1;
+    this.frameLock.unlock();
+  }
+
+  /** Waits for host readers, then moves the frames queued before the wait to the free stack. Caller holds mmap_lock. */
+  private reclaimPending(): void {
+    const queued = Atomics.load(this.ctl, PENDING_TOP);
+    if (queued === 0) return;
+    this.srcu.synchronize();
+    this.frameLock.lock();
+    try {
+      const f = this.freeFrames;
+      const p = this.pendingBase;
+      let top = this.ctl[FREE_TOP];
+      for (let i = 0; i < queued; i++) f[top++] = f[p + i];
+      this.ctl[FREE_TOP] = top;
+      const rest = this.ctl[PENDING_TOP] - queued;
+      f.copyWithin(p, p + queued, p + queued + rest);
+      this.ctl[PENDING_TOP] = rest;
+    } finally {
+      this.frameLock.unlock();
+    }
   }
 
   private readBegin(): number {

@@ -21,6 +21,7 @@ export class PageTable {
 
   /** Index in `pt` of the leaf entry for virtual page `vpn`, or -1 if a table on the way is missing and `alloc` is false. */
   leaf(vpn: number, alloc: boolean): number {
+    if (vpn >= 2 ** 35) return -1; // past the 47-bit user address space
     let table = 0;
     table = this.next(table, Math.floor(vpn / 134217728), alloc); // bits 39..47
     if (table < 0) return -1;

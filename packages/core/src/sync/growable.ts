@@ -36,7 +36,7 @@ export class GrowableArena {
 
   /** Readers: remap if the writer grew the buffer. Call after loading the pointer that led here. */
   refresh(): void {
-    if (Atomics.load(this.i32, COMMITTED) !== this.mapped >> 3) this.remap();
+    if (Atomics.load(this.i32, COMMITTED) !== this.mapped / 8) this.remap();
   }
 
   /** Writer: make at least `bytes` addressable, doubling; false if that exceeds the maximum. */
@@ -59,8 +59,8 @@ export class GrowableArena {
 
   private remap(): void {
     this.mapped = this.buffer.byteLength;
-    this.i32 = new Int32Array(this.buffer, 0, this.mapped >> 2);
-    this.f64 = new Float64Array(this.buffer, 0, this.mapped >> 3);
+    this.i32 = new Int32Array(this.buffer, 0, this.mapped / 4);
+    this.f64 = new Float64Array(this.buffer, 0, this.mapped / 8);
     this.u8 = new Uint8Array(this.buffer, 0, this.mapped);
   }
 }

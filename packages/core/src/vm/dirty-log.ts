@@ -13,11 +13,20 @@ export interface ClearDirtyLogRequest {
   bitmap: Uint8Array;
 }
 
-function lookup(store: MemslotStore, nrAs: number, slot: unknown, op: string): Memslot {
-  check(typeof slot === 'number' && Number.isInteger(slot) && slot >= 0 && slot <= 0xffffffff, 'EINVAL', () => `${op}: slot must be a u32 integer`);
+/** The slot-number rules of both ioctls: a u32 whose address space and id are in range. */
+function checkSlot(slot: unknown, nrAs: number, op: string): number {
+  check(typeof slot === 'number' && Number.isInteger(slot) && slot >= 0 && slot <= 0xffffffff, 'EINVAL',
+    () => `${op}: slot must be a u32 integer (got ${String(slot)})`);
   const asId = slot >>> 16;
   const id = slot & 0xffff;
-  check(asId < nrAs && id < KVM_USER_MEM_SLOTS, 'EINVAL', () => `${op}: address space ${asId} must be < ${nrAs} and id ${id} < ${KVM_USER_MEM_SLOTS}`);
+  check(asId < nrAs && id < KVM_USER_MEM_SLOTS, 'EINVAL',
+    () => `${op}: slot's address space ${asId} must be < ${nrAs} and its id ${id} < ${KVM_USER_MEM_SLOTS}`);
+  return asId;
+}
+
+function lookup(store: MemslotStore, nrAs: number, slot: number, op: string): Memslot {
+  const asId = checkSlot(slot, nrAs, op);
+  const id = slot & 0xffff;
   const m = store.idToMemslot(asId, id);
   if (!m) throw new KvmError('ENOENT', `${op}: slot ${id} of address space ${asId} does not exist`);
   return m;
@@ -48,10 +57,8 @@ export function clearDirtyLog(store: MemslotStore, dirty: DirtyArena, nrAs: numb
   const { firstPage, numPages, bitmap } = req;
   check(Number.isSafeInteger(firstPage) && firstPage >= 0, 'EINVAL', 'clearDirtyLog: firstPage must be a non-negative integer');
   check(Number.isInteger(numPages) && numPages >= 0 && numPages <= 0xffffffff, 'EINVAL', 'clearDirtyLog: numPages must be a u32 integer');
-  const asId = (req.slot >>> 16);
-  const id = req.slot & 0xffff;
-  check(Number.isInteger(req.slot) && asId < nrAs && id < KVM_USER_MEM_SLOTS, 'EINVAL',
-    () => `clearDirtyLog: address space ${asId} must be < ${nrAs} and id ${id} < ${KVM_USER_MEM_SLOTS}`);
+  // The kernel's order: slot range, then first_page alignment, then the slot lookup.
+  checkSlot(req.slot, nrAs, 'clearDirtyLog');
   check((firstPage & 63) === 0, 'EINVAL', () => `clearDirtyLog: firstPage ${firstPage} is not a multiple of 64`);
   const m = lookup(store, nrAs, req.slot, 'clearDirtyLog');
   if (m.dirtyBitmap < 0) throw new KvmError('ENOENT', `clearDirtyLog: slot ${m.id} does not log dirty pages`);

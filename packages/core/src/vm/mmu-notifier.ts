@@ -23,7 +23,10 @@ export class KvmMmuNotifier implements MmuNotifier {
   /** Memslots the invalidation in flight touched: its end must close what its start opened. */
   private found = 0;
 
-  constructor(private readonly vm: VmShared, private readonly onUnmap?: GfnRangeHandler) {}
+  /** Where the gfn ranges found go (the MMU's kvm_unmap_gfn_range). */
+  onUnmap: GfnRangeHandler | undefined;
+
+  constructor(private readonly vm: VmShared) {}
 
   invalidateRangeStart(start: number, end: number): void {
     this.vm.ctl.mnInvalidateBegin();

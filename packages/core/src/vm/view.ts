@@ -54,6 +54,7 @@ export class VmView {
     if (this.detached) return;
     this.detached = true;
     this.host.unregisterNotifier(this.notifier);
+    this.host.release();
     this.shared.release();
   }
 }

@@ -182,10 +182,8 @@ export class Vm {
   }
 
   /** @internal Subscribe to the gfn ranges host invalidations cover (the MMU's zap). */
-  onGfnRangeUnmap(handler: GfnRangeHandler): void {
-    this.host.unregisterNotifier(this.notifier);
-    const n = new KvmMmuNotifier(this.shared, handler);
-    this.host.registerNotifier(n);
+  onGfnRangeUnmap(handler: GfnRangeHandler | undefined): void {
+    this.notifier.onUnmap = handler;
   }
 
   /** Releases the VM. Later ioctls fail with EIO. */
@@ -194,6 +192,7 @@ export class Vm {
     this.closed = true;
     Atomics.store(this.shared.vmCtl, VMCTL_CLOSED, 1);
     this.host.unregisterNotifier(this.notifier);
+    this.host.release();
     this.shared.release();
   }
 

@@ -82,6 +82,16 @@ for (const impl of IMPLS) {
     }
   }
 
+  test(`${impl}: memslotGeneration and memslots of an address space the VM lacks are EINVAL`, (t) => {
+    const one = newVm(t, { memslots: impl });
+    throwsKvm(t, () => one.memslotGeneration(1), 'EINVAL', 'asId');
+    throwsKvm(t, () => one.memslots(1), 'EINVAL', 'asId');
+    const two = newVm(t, { memslots: impl, addressSpaces: 2 });
+    throwsKvm(t, () => two.memslotGeneration(2), 'EINVAL', 'asId');
+    throwsKvm(t, () => two.memslotGeneration(-1), 'EINVAL', 'asId');
+    throwsKvm(t, () => two.memslots(0.5), 'EINVAL', 'asId');
+  });
+
   test(`${impl}: setUserMemoryRegion returns the change kind`, (t) => {
     const vm = newVm(t, { memslots: impl });
     const r = base(1);
