@@ -1,26 +1,35 @@
-/** The README's example must run as printed. */
+/** The READMEs' examples must run as printed. */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const pkg = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
-test('the README example runs and prints what its comments say', (t) => {
-  const readme = readFileSync(`${pkg}README.md`, 'utf8');
-  const code = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
-  t.truthy(code, 'README has a js example');
-  const file = `${pkg}example.readme-test.mjs`;
-  writeFileSync(file, code!);
+/** Runs the first ```js block of `readme` from a file in `dir` (so that package imports resolve). */
+function runExample(readme: string, dir: string): string {
+  const code = /```js\n([\s\S]*?)```/.exec(readFileSync(readme, 'utf8'))?.[1];
+  if (!code) throw new Error(`${readme} has no js example`);
+  const file = `${dir}example.readme-test.mjs`;
+  writeFileSync(file, code);
   try {
-    const out = execFileSync(process.execPath, [file], { encoding: 'utf8' });
-    t.regex(out, /KVM_CAP_NR_MEMSLOTS = 32764/);
-    t.regex(out, /generation 2n/);
-    t.regex(out, /dirty bitmap byte 0 = 0b1000\b/);
-    t.regex(out, /PCI hole reads Uint8Array\(2\) \[ 255, 255 \]/);
-    t.regex(out, /resident host bytes 4096/);
-    t.regex(out, /EEXIST -17/);
+    return execFileSync(process.execPath, [file], { encoding: 'utf8' });
   } finally {
     rmSync(file, { force: true });
   }
+}
+
+test('the core README example runs and prints what its comments say', (t) => {
+  const out = runExample(`${pkg}README.md`, pkg);
+  t.regex(out, /KVM_CAP_NR_MEMSLOTS = 32764/);
+  t.regex(out, /generation 2n/);
+  t.regex(out, /dirty bitmap byte 0 = 0b1000\b/);
+  t.regex(out, /PCI hole reads Uint8Array\(2\) \[ 255, 255 \]/);
+  t.regex(out, /resident host bytes 4096/);
+  t.regex(out, /EEXIST -17/);
+});
+
+test('the root README example runs and prints what its comment says', (t) => {
+  t.is(runExample(`${root}README.md`, root).trim(), '1n 1');
 });
