@@ -23,7 +23,7 @@ export class PageTable {
   leaf(vpn: number, alloc: boolean): number {
     if (vpn >= 2 ** 35) return -1; // past the 47-bit user address space
     let table = 0;
-    table = this.next(table, Math.floor(vpn / 134217728), alloc); // bits 39..47
+    table = this.next(table, Math.floor(vpn / 134217728), alloc); // bits 39..46
     if (table < 0) return -1;
     table = this.next(table, Math.floor(vpn / 262144) % PT_ENTRIES, alloc); // bits 30..38
     if (table < 0) return -1;
