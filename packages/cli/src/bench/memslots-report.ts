@@ -1,40 +1,45 @@
 /** The people's table of `vcpu-rt bench memslots`: our figures beside seed 004's. */
 import Table from 'cli-table3';
 import type { MemslotImpl } from '@vcpu-rt/core';
-import { fmt, type MemslotResult, type MemslotTest } from './memslots.js';
+import type { MemslotResult, MemslotTest } from './memslots.js';
 import { PUBLISHED } from './published.js';
 import type { MachineInfo } from './stats.js';
 
 const UNITS: Record<MemslotTest, string> = {
-  setup: 's to create all slots',
-  'move-active': 's per iteration (2 moves)',
-  'move-inactive': 's per iteration (2 moves)',
-  lookup: 's per lookup, map-test order',
-  'lookup-random': 's per lookup, random gfns',
-  unmap: 's per 128 MiB, 4 KiB calls',
-  'unmap-2m': 's per 128 MiB, 2 MiB calls',
+  setup: 'all slots',
+  'move-active': 'iteration = 2 moves',
+  'move-inactive': 'iteration = 2 moves',
+  lookup: 'lookup, map order',
+  'lookup-random': 'lookup, random gfn',
+  unmap: '128 MiB, 4 KiB calls',
+  'unmap-2m': '128 MiB, 2 MiB calls',
 };
+
+/** Three significant digits: seconds in a table whose unit column says so. */
+function num(s: number): string {
+  return s >= 0.001 ? s.toPrecision(3) : s.toExponential(2);
+}
 
 /** Renders the results as one table per slot count. */
 export function memslotTable(results: MemslotResult[], machine: MachineInfo): string {
-  const lines = [`machine: ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}; seconds are medians over repeats [min-max]`,
+  const lines = [`machine: ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}; seconds, median of the repeats [min, max]`,
     'published: seed 004 cover letter, Xeon 8167M, before = array (pre-5.17), after = tree (5.17+)'];
   const slotCounts = [...new Set(results.map((r) => r.slots))];
   for (const slots of slotCounts) {
     const t = new Table({
-      head: ['test', 'unit', 'ours tree', 'ours array', 'array/tree', 'published before', 'published after', 'before/after'],
+      head: ['test', 'seconds per', 'ours: tree', 'ours: array', 'array/tree', 'seed: before', 'seed: after', 'before/after'],
       style: { head: [], border: [] },
     });
     const pub = PUBLISHED[slots];
     for (const test of [...new Set(results.filter((r) => r.slots === slots).map((r) => r.test))]) {
       const get = (impl: MemslotImpl) => results.find((r) => r.slots === slots && r.test === test && r.impl === impl);
       const scale = test.startsWith('move') ? 2 : 1;
-      const cell = (r?: MemslotResult) => (r ? `${fmt(r.seconds * scale)} [${fmt(r.min * scale)}-${fmt(r.max * scale)}]` : '-');
+      const cell = (r?: MemslotResult) => (r ? `${num(r.seconds * scale)} [${num(r.min * scale)}, ${num(r.max * scale)}]` : '-');
       const tr = get('tree');
       const ar = get('array');
       const p = pub?.[test as keyof typeof pub];
       t.push([test, UNITS[test], cell(tr), cell(ar), tr && ar ? `${(ar.seconds / tr.seconds).toFixed(1)}x` : '-',
-        p ? fmt(p.before) : '-', p ? fmt(p.after) : '-', p ? `${(p.before / p.after).toFixed(1)}x` : '-']);
+        p ? num(p.before) : '-', p ? num(p.after) : '-', p ? `${(p.before / p.after).toFixed(1)}x` : '-']);
     }
     lines.push('', `${slots} slots${slots === 32763 ? ' (published: "32k slots")' : ''}`, t.toString());
   }
