@@ -9,6 +9,7 @@ import { PAGE_SIZE, TASK_SIZE_MAX } from '../uapi.js';
 import type { MmuNotifier } from './mmu-notifier.js';
 import { PageTable, PT_ENTRIES } from './page-table.js';
 
+
 /** Where top-down mmap placement starts (below the stack, like mm->mmap_base). */
 export const MMAP_BASE = 0x7f00_0000_0000;
 /** Most VMAs a process may have (vm.max_map_count). */
@@ -24,6 +25,7 @@ const RESIDENT = 6; // frames mapped by the page table
 const PT_TABLES = 7; // page-table tables allocated (the root is table 0)
 const NR_FRAMES = 8;
 const MAX_PT_TABLES = 9;
+const KERNEL_FRAMES = 11; // frames the kernel allocated for itself (not in any VMA)
 const PENDING_TOP = 10; // frames unmapped but perhaps still being copied: reused after a grace period
 const CTL_WORDS = 16;
 
@@ -237,6 +239,19 @@ export class HostMemory {
     return leaf >= 0 && Atomics.load(this.pt, leaf) !== 0;
   }
 
+  /** A frame for the kernel's own use, not mapped in the address space, filled with `fill` (e.g. the ALLONES page). */
+  allocKernelFrame(fill: number): number {
+    const f = this.allocFrame();
+    this.frameBytes.fill(fill, f * PAGE_SIZE, (f + 1) * PAGE_SIZE);
+    Atomics.add(this.ctl, KERNEL_FRAMES, 1);
+    return f;
+  }
+
+  /** Bytes of frames the kernel allocated for itself. */
+  kernelBytes(): number {
+    return Atomics.load(this.ctl, KERNEL_FRAMES) * PAGE_SIZE;
+  }
+
   /** Bytes of populated host pages. */
   residentBytes(): number {
     return Atomics.load(this.ctl, RESIDENT) * PAGE_SIZE;
@@ -379,17 +394,12 @@ export class HostMemory {
 
   private zapPtes(start: number, end: number): void {
     let freed = 0;
-    for (let a = start; a < end;) {
-      const vpn = a / PAGE_SIZE;
-      const leaf = this.pageTable.leaf(vpn, false);
-      const tableEnd = (Math.floor(vpn / PT_ENTRIES) + 1) * PT_ENTRIES * PAGE_SIZE;
-      const stop = Math.min(end, tableEnd);
-      if (leaf < 0) { a = stop; continue; }
-      for (let i = leaf; a < stop; a += PAGE_SIZE, i++) {
+    this.pageTable.forEachLeafRun(start / PAGE_SIZE, end / PAGE_SIZE, (first, count) => {
+      for (let i = first; i < first + count; i++) {
         const f = Atomics.exchange(this.pt, i, 0);
         if (f !== 0) { this.deferFree(f); freed++; }
       }
-    }
+    });
     if (freed) Atomics.sub(this.ctl, RESIDENT, freed);
   }
 

@@ -3,6 +3,7 @@ import { check, KvmError } from '../errors.js';
 import type { DirtyArena } from '../dirty/dirty-arena.js';
 import { dirtyBitmapBytes, type Memslot } from '../memslots/memslot.js';
 import type { MemslotStore } from '../memslots/store.js';
+import type { KvmMmu } from '../mmu/mmu.js';
 import { KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE, KVM_USER_MEM_SLOTS } from '../uapi.js';
 
 /** struct kvm_clear_dirty_log. */
@@ -33,7 +34,7 @@ function lookup(store: MemslotStore, nrAs: number, slot: number, op: string): Me
 }
 
 /** KVM_GET_DIRTY_LOG: the slot's bitmap; cleared as it is read unless manual protection is enabled. */
-export function getDirtyLog(store: MemslotStore, dirty: DirtyArena, nrAs: number, manual: number, slot: number): Uint8Array {
+export function getDirtyLog(store: MemslotStore, dirty: DirtyArena, mmu: KvmMmu, nrAs: number, manual: number, slot: number): Uint8Array {
   const m = lookup(store, nrAs, slot, 'getDirtyLog');
   if (m.dirtyBitmap < 0) throw new KvmError('ENOENT', `getDirtyLog: slot ${m.id} does not log dirty pages`);
   const words = dirtyBitmapBytes(m.npages) / 4;
@@ -47,12 +48,14 @@ export function getDirtyLog(store: MemslotStore, dirty: DirtyArena, nrAs: number
     const scratch = m.dirtyBitmap + words;
     for (let i = 0; i < words; i++) i32[scratch + i] = Atomics.exchange(i32, m.dirtyBitmap + i, 0);
     out.set(i32.subarray(scratch, scratch + words));
+    // The reported pages are write-protected again, so their next write faults and is logged.
+    if (m.asId === 0) mmu.writeProtect(m.baseGfn, m.baseGfn + m.npages, (gfn) => bit(out, gfn - m.baseGfn));
   }
   return new Uint8Array(out.buffer);
 }
 
 /** KVM_CLEAR_DIRTY_LOG: clears the bits set in `bitmap` for pages [firstPage, firstPage + numPages). */
-export function clearDirtyLog(store: MemslotStore, dirty: DirtyArena, nrAs: number, req: ClearDirtyLogRequest): void {
+export function clearDirtyLog(store: MemslotStore, dirty: DirtyArena, mmu: KvmMmu, nrAs: number, req: ClearDirtyLogRequest): void {
   check(typeof req === 'object' && req !== null, 'EINVAL', 'clearDirtyLog: request must be an object');
   const { firstPage, numPages, bitmap } = req;
   check(Number.isSafeInteger(firstPage) && firstPage >= 0, 'EINVAL', 'clearDirtyLog: firstPage must be a non-negative integer');
@@ -72,8 +75,18 @@ export function clearDirtyLog(store: MemslotStore, dirty: DirtyArena, nrAs: numb
   const i32 = dirty.arena.i32;
   const view = new DataView(bitmap.buffer, bitmap.byteOffset, bitmap.byteLength);
   const first = m.dirtyBitmap + firstPage / 32;
+  const cleared = new Int32Array(bytes / 4);
   for (let i = 0; i < bytes / 4; i++) {
     const mask = view.getInt32(i * 4, true);
-    if (mask !== 0) Atomics.and(i32, first + i, ~mask);
+    if (mask !== 0) cleared[i] = mask & Atomics.and(i32, first + i, ~mask);
   }
+  // kvm_arch_mmu_enable_log_dirty_pt_masked for the pages whose bits were actually cleared.
+  if (m.asId === 0 && cleared.some((w) => w !== 0)) {
+    mmu.writeProtect(m.baseGfn + firstPage, m.baseGfn + firstPage + numPages, (gfn) => bit(cleared, gfn - m.baseGfn - firstPage));
+  }
+}
+
+/** test_bit_le on a bitmap of Int32 words. */
+function bit(words: Int32Array, n: number): boolean {
+  return (words[n >>> 5] & (1 << (n & 31))) !== 0;
 }

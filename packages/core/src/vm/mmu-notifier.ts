@@ -53,12 +53,11 @@ export class KvmMmuNotifier implements MmuNotifier {
           const uaddr = reader.userspaceAddr(ref);
           const hvaStart = Math.max(start, uaddr);
           const hvaEnd = Math.min(end, uaddr + reader.npages(ref) * PAGE_SIZE);
-          this.onUnmap?.({
-            asId: as,
-            slot: reader.id(ref),
-            start: vm.hvaToGfn(ref, hvaStart),
-            end: vm.hvaToGfn(ref, hvaEnd + PAGE_SIZE - 1),
-          });
+          const gfnStart = vm.hvaToGfn(ref, hvaStart);
+          const gfnEnd = vm.hvaToGfn(ref, hvaEnd + PAGE_SIZE - 1);
+          // kvm_unmap_gfn_range: zap the sptes, flush every vCPU's TLB.
+          if (as === 0) vm.mmu.zapGfnRange(gfnStart, gfnEnd);
+          this.onUnmap?.({ asId: as, slot: reader.id(ref), start: gfnStart, end: gfnEnd });
         });
       }
     } finally {

@@ -6,6 +6,7 @@ import { check, KvmError } from '../errors.js';
 import type { Memslot } from '../memslots/memslot.js';
 import type { MemslotStore } from '../memslots/store.js';
 import type { DirtyArena } from '../dirty/dirty-arena.js';
+import type { KvmMmu } from '../mmu/mmu.js';
 import {
   KVM_CAP_MEMORY_FAULT_NOWAIT, KVM_CAP_PCI_HOLE_MEM, KVM_CAP_READONLY_MEM, KVM_DIRTY_LOG_INITIALLY_SET,
   KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE, KVM_MEM_ABSENT_MAPPING_FAULT, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_MAX_NR_PAGES,
@@ -30,6 +31,7 @@ export type MrChange = 'create' | 'delete' | 'move' | 'flags_only';
 export interface SetMemoryRegionContext {
   store: MemslotStore;
   dirty: DirtyArena;
+  mmu: KvmMmu;
   nrAs: number;
   disabledCaps: ReadonlySet<number>;
   manualDirtyLogProtect: number;
@@ -63,6 +65,12 @@ export function validFlags(disabled: ReadonlySet<number>): number {
   if (!disabled.has(KVM_CAP_PCI_HOLE_MEM)) valid |= KVM_MEM_PCI_HOLE;
   if (!disabled.has(KVM_CAP_MEMORY_FAULT_NOWAIT)) valid |= KVM_MEM_ABSENT_MAPPING_FAULT;
   return valid;
+}
+
+/** kvm_dirty_log_manual_protect_and_init_set. */
+function initiallySet(manual: number): boolean {
+  const both = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET;
+  return (manual & both) === both;
 }
 
 /** kvm_vm_ioctl_set_memory_region + kvm_set_memory_region: validate, classify, apply. */
@@ -137,7 +145,11 @@ export function setMemoryRegion(vm: SetMemoryRegionContext, region: UserspaceMem
 
 /** kvm_set_memslot: the INVALID slot is published first for DELETE and MOVE. */
 function setMemslot(vm: SetMemoryRegionContext, old: Memslot | null, fresh: Memslot | null, change: MrChange): void {
-  const invalid = change === 'delete' || change === 'move' ? vm.store.invalidate(old!) : null;
+  let invalid: Memslot | null = null;
+  if (change === 'delete' || change === 'move') {
+    invalid = vm.store.invalidate(old!);
+    vm.mmu.flushShadowMemslot(old!); // after the swap: new faults see the INVALID slot and exit as MMIO
+  }
   try {
     prepareMemoryRegion(vm, old, fresh, change);
   } catch (e) {
@@ -163,9 +175,7 @@ function prepareMemoryRegion(vm: SetMemoryRegionContext, old: Memslot | null, fr
   } else if (old && old.dirtyBitmap >= 0) {
     s.dirtyBitmap = old.dirtyBitmap;
   } else {
-    const initSet = (vm.manualDirtyLogProtect & (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET)) ===
-      (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET);
-    const off = vm.dirty.alloc(s.npages, initSet);
+    const off = vm.dirty.alloc(s.npages, initiallySet(vm.manualDirtyLogProtect));
     if (off < 0) throw new KvmError('ENOMEM', `cannot allocate a dirty bitmap for ${s.npages} pages`);
     s.dirtyBitmap = off;
     allocated = true;
@@ -183,6 +193,7 @@ function commitMemoryRegion(vm: SetMemoryRegionContext, old: Memslot | null, fre
   if (change === 'delete') vm.nrMemslotPages -= old!.npages;
   else if (change === 'create') vm.nrMemslotPages += fresh!.npages;
   if ((oldFlags ^ newFlags) & KVM_MEM_LOG_DIRTY_PAGES) vm.nrMemslotsDirtyLogging += newFlags & KVM_MEM_LOG_DIRTY_PAGES ? 1 : -1;
+  if (change === 'flags_only') vm.mmu.slotApplyFlags(old, fresh, initiallySet(vm.manualDirtyLogProtect));
   if (change === 'delete') {
     if (old!.dirtyBitmap >= 0) vm.dirty.release(old!.dirtyBitmap, old!.npages);
   } else if (change === 'move' || change === 'flags_only') {

@@ -13,11 +13,17 @@ import { TreeReader } from '../memslots/tree/tree-reader.js';
 import { GrowableArena } from '../sync/growable.js';
 import { Srcu, type SrcuReader } from '../srcu.js';
 import { PAGE_SIZE } from '../uapi.js';
+import { KvmMmu } from '../mmu/mmu.js';
+import { Tdp, type TdpHandle } from '../mmu/tdp.js';
+import { VcpuTable } from '../mmu/vcpus.js';
+import { IoBus } from './io-bus.js';
 
 /** VM control words (Int32) that vCPU threads read. */
 export const VMCTL_MEMFAULT_REASONS = 0;
 export const VMCTL_MANUAL_DIRTY_LOG = 1;
 export const VMCTL_CLOSED = 2;
+/** The frame of the shared 0xff page when KVM_MEM_PCI_HOLE is implemented as the ALLONES RFC did; 0 otherwise. */
+export const VMCTL_ALLONES_FRAME = 3;
 const VMCTL_WORDS = 8;
 
 /** Everything another thread needs to attach a VM: SharedArrayBuffers and numbers only. */
@@ -30,12 +36,17 @@ export interface VmHandle {
   memslots: MemslotStoreHandle;
   dirty: SharedArrayBuffer;
   vmCtl: SharedArrayBuffer;
+  tdp: TdpHandle;
+  vcpus: SharedArrayBuffer;
+  ioBus: SharedArrayBuffer;
 }
 
 /** One thread's view of a VM's shared state, with its own SRCU reader and memslot reader. */
 export class VmShared {
   readonly srcuReader: SrcuReader;
   readonly reader: MemslotReader;
+  /** The MMU operations of this VM, run in this thread. */
+  readonly mmu: KvmMmu;
 
   constructor(
     readonly nrAs: number,
@@ -46,9 +57,13 @@ export class VmShared {
     readonly dirty: DirtyArena,
     readonly vmCtl: Int32Array,
     reader: MemslotReader,
+    readonly tdp: Tdp,
+    readonly vcpus: VcpuTable,
+    readonly ioBus: IoBus,
   ) {
     this.srcuReader = srcu.registerReader();
     this.reader = reader;
+    this.mmu = new KvmMmu(tdp, vcpus);
   }
 
   /** New control words for a VM. */
@@ -64,7 +79,7 @@ export class VmShared {
       ? new TreeReader(ctl, new Int32Array(h.memslots.buffers[0]), new GrowableArena(h.memslots.buffers[1]))
       : new ArrayReader(ctl, h.memslots.buffers.map((b) => new GrowableArena(b)));
     return new VmShared(h.addressSpaces, HostMemory.attach(h.host), new Srcu(h.srcu), ctl, h.memslots,
-      new DirtyArena(h.dirty), new Int32Array(h.vmCtl), reader);
+      new DirtyArena(h.dirty), new Int32Array(h.vmCtl), reader, new Tdp(h.tdp), new VcpuTable(h.vcpus), new IoBus(h.ioBus));
   }
 
   /** The structured-cloneable handle of this VM. */
@@ -72,7 +87,7 @@ export class VmShared {
     return {
       kind: 'vcpu-rt/vm', addressSpaces: this.nrAs, host: this.host.handle(), srcu: this.srcu.buffer,
       memslotsCtl: this.ctl.buffer, memslots: this.memslotsHandle, dirty: this.dirty.arena.buffer,
-      vmCtl: this.vmCtl.buffer as SharedArrayBuffer,
+      vmCtl: this.vmCtl.buffer as SharedArrayBuffer, tdp: this.tdp.h, vcpus: this.vcpus.buffer, ioBus: this.ioBus.buffer,
     };
   }
 

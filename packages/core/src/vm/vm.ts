@@ -14,7 +14,11 @@ import { clearDirtyLog, getDirtyLog, type ClearDirtyLogRequest } from './dirty-l
 import { readGuest, writeGuest } from './guest-access.js';
 import { KvmMmuNotifier, type GfnRangeHandler } from './mmu-notifier.js';
 import { setMemoryRegion, type MrChange, type SetMemoryRegionContext, type UserspaceMemoryRegion } from './set-memory-region.js';
-import { VMCTL_CLOSED, VMCTL_MANUAL_DIRTY_LOG, VMCTL_MEMFAULT_REASONS, VmShared, type VmHandle } from './shared.js';
+import { VMCTL_ALLONES_FRAME, VMCTL_CLOSED, VMCTL_MANUAL_DIRTY_LOG, VMCTL_MEMFAULT_REASONS, VmShared, type VmHandle } from './shared.js';
+import { Tdp } from '../mmu/tdp.js';
+import { VcpuTable } from '../mmu/vcpus.js';
+import type { MmuStats } from '../mmu/mmu.js';
+import { IoBus, type MmioBusDevice } from './io-bus.js';
 
 /** Options of KVM_CREATE_VM in this model. */
 export interface VmOptions {
@@ -28,6 +32,12 @@ export interface VmOptions {
   hostMemoryBytes?: number;
   /** Host MAXPHYADDR, which bounds guest frame numbers (kvm_mmu_max_gfn); default 46. */
   physAddrBits?: number;
+  /**
+   * How KVM_MEM_PCI_HOLE reads are served: 'emulate' (default, seed 003 v2: emulated in the kernel
+   * on every read, no memory) or 'allones' (the ALLONES RFC: every hole page maps one shared
+   * read-only page of 0xff).
+   */
+  pciHole?: 'emulate' | 'allones';
 }
 
 /** A virtual machine: the memory uAPI of struct kvm. */
@@ -69,10 +79,14 @@ export class Vm {
     const srcu = new Srcu();
     const ctl = MemslotsCtl.create(nrAs);
     this.store = impl === 'tree' ? new TreeMemslotStore(ctl, srcu) : new ArrayMemslotStore(ctl, srcu);
+    const pciHole = options.pciHole ?? 'emulate';
+    check(pciHole === 'emulate' || pciHole === 'allones', 'EINVAL', `createVm: pciHole must be 'emulate' or 'allones' (got ${String(pciHole)})`);
     const dirty = new DirtyArena();
-    this.shared = new VmShared(nrAs, this.host, srcu, ctl, this.store.handle(), dirty, VmShared.newVmCtl(), this.store.reader());
+    this.shared = new VmShared(nrAs, this.host, srcu, ctl, this.store.handle(), dirty, VmShared.newVmCtl(), this.store.reader(),
+      Tdp.create(), new VcpuTable(), new IoBus());
+    if (pciHole === 'allones') Atomics.store(this.shared.vmCtl, VMCTL_ALLONES_FRAME, this.host.allocKernelFrame(0xff));
     this.ctx = {
-      store: this.store, dirty, nrAs, disabledCaps: this.disabled, manualDirtyLogProtect: 0,
+      store: this.store, dirty, mmu: this.shared.mmu, nrAs, disabledCaps: this.disabled, manualDirtyLogProtect: 0,
       maxGfn: 2 ** (physAddrBits - PAGE_SHIFT) - 1, nrMemslotPages: 0, nrMemslotsDirtyLogging: 0,
     };
     this.notifier = new KvmMmuNotifier(this.shared);
@@ -140,13 +154,13 @@ export class Vm {
   /** KVM_GET_DIRTY_LOG: ALIGN(npages, 64) / 8 bytes, bit i for gfn base + i. */
   getDirtyLog(slot: number): Uint8Array {
     this.live();
-    return getDirtyLog(this.store, this.shared.dirty, this.shared.nrAs, this.caps.manualDirtyLogProtect, slot);
+    return getDirtyLog(this.store, this.shared.dirty, this.shared.mmu, this.shared.nrAs, this.caps.manualDirtyLogProtect, slot);
   }
 
   /** KVM_CLEAR_DIRTY_LOG. */
   clearDirtyLog(req: ClearDirtyLogRequest): void {
     this.live();
-    clearDirtyLog(this.store, this.shared.dirty, this.shared.nrAs, req);
+    clearDirtyLog(this.store, this.shared.dirty, this.shared.mmu, this.shared.nrAs, req);
   }
 
   /** kvm_read_guest. */
@@ -179,6 +193,34 @@ export class Vm {
   /** Bytes of shared memory the memslot sets and dirty bitmaps occupy. */
   memslotBytes(): number {
     return this.store.bytes() + this.shared.dirty.bytes();
+  }
+
+  /** Adds a device to the in-kernel MMIO bus: reads of its range return `fill` bytes without an exit. */
+  registerMmioDevice(dev: MmioBusDevice): void {
+    this.live();
+    check(typeof dev === 'object' && dev !== null, 'EINVAL', 'registerMmioDevice: device must be an object');
+    this.shared.ioBus.register({ gpa: dev.gpa, len: dev.len, fill: dev.fill, discardWrites: !!dev.discardWrites }, this.shared.srcu);
+  }
+
+  /** Removes the MMIO bus device at `gpa`. */
+  unregisterMmioDevice(gpa: number): void {
+    this.live();
+    this.shared.ioBus.unregister(gpa, this.shared.srcu);
+  }
+
+  /** The in-kernel MMIO bus devices. */
+  mmioDevices(): MmioBusDevice[] {
+    return this.shared.ioBus.list();
+  }
+
+  /** MMU work done from this thread: sptes zapped and write-protected, remote TLB flushes. */
+  mmuStats(): MmuStats {
+    return { ...this.shared.mmu.stats };
+  }
+
+  /** Sptes present for gfns [start, end) of address space 0. */
+  mappedPages(start: number, end: number): number {
+    return this.shared.tdp.countPresent(start, end);
   }
 
   /** @internal Subscribe to the gfn ranges host invalidations cover (the MMU's zap). */
