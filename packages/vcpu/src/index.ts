@@ -1,5 +1,9 @@
-/**
- * @vcpu-rt/vcpu: not implemented yet — see the project's open issues. This package exports nothing
- * rather than pretending to work.
- */
-export {};
+/** @vcpu-rt/vcpu: vCPU worker threads, kvm_run, exits, guest programs and in-thread VMM handlers. */
+export { createVcpu, Vcpu, KvmRunError, GuestError, type VcpuOptions } from './vcpu.js';
+export { KvmRun, UCALL_MAX_VALUES, type KvmExit, type UcallCmd } from './kvm-run.js';
+export type { GuestContext, GuestProgram, GuestSpec } from './guest.js';
+export type { CpuStats } from './cpu.js';
+export { REQUEST_POLL_INTERVAL } from './cpu.js';
+export type { Op } from './guests/ops.js';
+export { BUILTIN_GUESTS } from './guests/index.js';
+export type { ExitHandler, ExitHandlerFactory, VmmEnv, VmmHandlerSpec } from './vmm/handlers.js';

@@ -75,6 +75,11 @@ export class VcpuTable {
     return new VcpuRequests(this.w, base);
   }
 
+  /** Is vCPU `id`'s line free (never claimed, or released by its thread)? */
+  isFree(id: number): boolean {
+    return Atomics.load(this.w, HEADER + id * WORDS + V_IN_USE) === 0;
+  }
+
   /**
    * kvm_make_all_cpus_request(req) with wait: posts `req` to every vCPU and returns once each has
    * acknowledged it or is outside guest mode (it handles requests before it re-enters).

@@ -1,0 +1,121 @@
+/** KVM_CREATE_VCPU and KVM_RUN from the VMM's side: a worker thread per vCPU. */
+import { Worker } from 'node:worker_threads';
+import { ERRNO, KvmError, type KvmErrorCode, type Vm } from '@vcpu-rt/core';
+import { Comlink, nodeEndpoint } from './comlink-node.js';
+import type { CpuStats } from './cpu.js';
+import type { GuestSpec } from './guest.js';
+import { KvmRun, RUN_STATE_FAILED, RUN_STATE_RUN, type KvmExit } from './kvm-run.js';
+import type { VmmHandlerSpec } from './vmm/handlers.js';
+import { DESTROY_WORD, type VcpuWorkerApi, type VcpuWorkerData } from './worker/protocol.js';
+
+/** Options of a vCPU beyond API.md's. */
+export interface VcpuOptions {
+  /** Exit handlers to run in the vCPU's own thread, in order, before an exit reaches run(). */
+  vmm?: VmmHandlerSpec[];
+}
+
+/** A KVM_RUN that failed: the errno as KvmError, with kvm_run.memory_fault when KVM filled it. */
+export class KvmRunError extends KvmError {
+  constructor(code: KvmErrorCode, message: string, readonly memoryFault?: { flags: number; gpa: number; size: number }) {
+    super(code, message);
+    this.name = 'KvmRunError';
+  }
+}
+
+/** The guest program (or the runtime under it) threw; every later run() fails the same way. */
+export class GuestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GuestError';
+  }
+}
+
+const workerUrl = new URL('./worker/vcpu-worker.js', import.meta.url);
+
+/** A vCPU: its worker thread, its kvm_run, and KVM_RUN. */
+export class Vcpu {
+  /** kvm_run, shared with the vCPU thread (mmio.data lives here). */
+  readonly kvmRun: KvmRun;
+  private readonly worker: Worker;
+  private readonly api: Comlink.Remote<VcpuWorkerApi>;
+  private dead: Error | undefined;
+  private readonly death: Promise<never>;
+  private running = false;
+
+  private constructor(readonly vm: Vm, readonly id: number, run: KvmRun, worker: Worker) {
+    this.kvmRun = run;
+    this.worker = worker;
+    this.api = Comlink.wrap<VcpuWorkerApi>(nodeEndpoint(worker));
+    this.death = new Promise<never>((_, reject) => {
+      worker.once('error', (e) => { this.dead ??= e instanceof Error ? e : new Error(String(e)); reject(this.dead); });
+      worker.once('exit', (code) => { this.dead ??= new Error(`vCPU ${id} thread exited (code ${code})`); reject(this.dead); });
+    });
+    this.death.catch(() => {});
+  }
+
+  /** @internal see createVcpu */
+  static async create(vm: Vm, id: number, spec: GuestSpec, options: VcpuOptions = {}): Promise<Vcpu> {
+    if (!Number.isInteger(id) || id < 0) throw new KvmError('EINVAL', `createVcpu: id must be a non-negative integer (got ${String(id)})`);
+    if (!spec || typeof spec.guest !== 'string') throw new KvmError('EINVAL', 'createVcpu: guest must be { guest: string, args? }');
+    const run = new KvmRun();
+    const data: VcpuWorkerData = { handle: vm.handle(), id, kvmRun: run.buffer };
+    const worker = new Worker(workerUrl, { workerData: data });
+    const vcpu = new Vcpu(vm, id, run, worker);
+    try {
+      await Promise.race([vcpu.api.start(spec.guest, spec.args, options.vmm ?? []), vcpu.death]);
+    } catch (e) {
+      await worker.terminate();
+      throw e;
+    }
+    return vcpu;
+  }
+
+  /** KVM_RUN: resolves at the next exit that reaches the caller; rejects if KVM_RUN fails or the thread dies. */
+  async run(): Promise<KvmExit> {
+    if (this.dead) throw this.dead;
+    if (this.running) throw new KvmError('EBUSY', `vCPU ${this.id} is already running`);
+    this.running = true;
+    try {
+      this.kvmRun.setState(RUN_STATE_RUN);
+      await Promise.race([this.kvmRun.waitForExit(), this.death]);
+    } finally {
+      this.running = false;
+    }
+    if (this.kvmRun.state === RUN_STATE_FAILED) {
+      const f = this.kvmRun.failure();
+      if (f.errno === 0) throw new GuestError(f.message);
+      const code = (Object.keys(ERRNO) as KvmErrorCode[]).find((k) => ERRNO[k] === f.errno) ?? 'EIO';
+      const mf = this.kvmRun.memoryFault();
+      throw new KvmRunError(code, f.message, mf.size ? mf : undefined);
+    }
+    return this.kvmRun.exit();
+  }
+
+  /** What the vCPU's CPU did (TLB misses, faults, exits); only while it is not inside run(). */
+  async stats(): Promise<CpuStats> {
+    return Promise.race([this.api.stats(), this.death]);
+  }
+
+  /** Stops the vCPU thread: it unwinds the guest at its next exit or request check, then ends. */
+  async destroy(): Promise<void> {
+    if (!this.dead) {
+      Atomics.store(this.kvmRun.i32, DESTROY_WORD, 1);
+      this.kvmRun.setState(RUN_STATE_RUN);
+      // Give the thread a moment to leave its SRCU sections and release its vCPU line cleanly.
+      const deadline = Date.now() + 2000;
+      while (Date.now() < deadline && !(await this.idleOrDead())) await new Promise((r) => setTimeout(r, 2));
+    }
+    this.api[Comlink.releaseProxy]();
+    await this.worker.terminate();
+  }
+
+  private async idleOrDead(): Promise<boolean> {
+    if (this.dead) return true;
+    return this.vm.shared.vcpus.isFree(this.id);
+  }
+}
+
+/** KVM_CREATE_VCPU: a worker thread running `guest`, sharing the VM's memory. */
+export function createVcpu(vm: Vm, id: number, guest: GuestSpec, options?: VcpuOptions): Promise<Vcpu> {
+  return Vcpu.create(vm, id, guest, options);
+}

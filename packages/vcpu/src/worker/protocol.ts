@@ -1,0 +1,22 @@
+/** What the Vcpu (VMM thread) and its worker share: workerData, the comlink API, kvm_run words. */
+import type { VmHandle } from '@vcpu-rt/core';
+import type { CpuStats } from '../cpu.js';
+import type { VmmHandlerSpec } from '../vmm/handlers.js';
+
+/** kvm_run word the VMM sets to make the vCPU thread unwind and exit. */
+export const DESTROY_WORD = 20;
+
+/** The worker's start-up data. */
+export interface VcpuWorkerData {
+  handle: VmHandle;
+  id: number;
+  kvmRun: SharedArrayBuffer;
+}
+
+/** The control plane, over comlink. Only served while the vCPU thread is not inside the guest. */
+export interface VcpuWorkerApi {
+  /** Loads the guest and the in-thread exit handlers, then waits for the first KVM_RUN. */
+  start(guest: string, args: unknown, vmm: VmmHandlerSpec[]): Promise<void>;
+  /** What the vCPU's CPU did so far. */
+  stats(): CpuStats;
+}

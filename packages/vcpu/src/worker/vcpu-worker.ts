@@ -1,0 +1,121 @@
+/**
+ * The vCPU thread: attaches the VM, claims its vCPU line, runs the guest program between KVM_RUN
+ * calls, and delivers exits to the in-thread VMM handlers or to the Vcpu.run() caller.
+ */
+import { workerData, parentPort } from 'node:worker_threads';
+import { attachVm, KvmError, KVM_EXIT_HLT, VcpuMmu, VcpuTable, type VmHandle } from '@vcpu-rt/core';
+import { Comlink, nodeEndpoint } from '../comlink-node.js';
+import { Cpu, type ExitPath } from '../cpu.js';
+import { loadGuest, type BuiltinGuest } from '../guests/index.js';
+import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, RUN_STATE_RUNNING } from '../kvm-run.js';
+import { loadHandlers, type ExitHandler } from '../vmm/handlers.js';
+import { DESTROY_WORD, type VcpuWorkerApi, type VcpuWorkerData } from './protocol.js';
+
+/** Unwinds the guest when the vCPU is destroyed. */
+class VcpuDestroyed extends Error {}
+
+const data = workerData as VcpuWorkerData;
+const run = new KvmRun(data.kvmRun);
+const view = attachVm(data.handle as VmHandle);
+const requests = new VcpuTable(view.shared.vcpus.buffer).claim(data.id);
+const mmu = new VcpuMmu(view.shared, requests);
+let handlers: ExitHandler[] = [];
+
+function destroyed(): boolean {
+  return Atomics.load(run.i32, DESTROY_WORD) !== 0;
+}
+
+function reenter(): void {
+  if (destroyed()) throw new VcpuDestroyed();
+  if (requests.enterGuest() !== 0) mmu.checkRequests();
+}
+
+const out: ExitPath = {
+  exit() {
+    requests.exitGuest();
+    if (handlers.length) {
+      const e = run.exit();
+      for (const h of handlers) {
+        if (h(e)) {
+          reenter();
+          return;
+        }
+      }
+    }
+    run.setState(RUN_STATE_EXITED);
+    run.waitForRun();
+    reenter();
+  },
+  fail(errno, message) {
+    requests.exitGuest();
+    run.setFailure(errno, message);
+    run.setState(RUN_STATE_FAILED);
+    run.waitForRun();
+    reenter();
+  },
+};
+
+const cpu = new Cpu(data.id, mmu, run, out);
+const origPoll = cpu.poll.bind(cpu);
+cpu.poll = () => {
+  if (destroyed()) throw new VcpuDestroyed();
+  origPoll();
+};
+
+function cleanup(): void {
+  requests.release();
+  view.detach();
+}
+
+async function main(guest: BuiltinGuest, args: unknown): Promise<void> {
+  await waitForRunAsync();
+  try {
+    reenter();
+    const values = await guest(cpu, args);
+    cpu.ucall('done', Array.isArray(values) ? values : []);
+    // A guest that has finished halts on every later KVM_RUN.
+    for (;;) {
+      requests.exitGuest();
+      run.setReason(KVM_EXIT_HLT);
+      run.setState(RUN_STATE_EXITED);
+      await waitForRunAsync();
+      if (destroyed()) throw new VcpuDestroyed();
+    }
+  } catch (e) {
+    if (e instanceof VcpuDestroyed) return;
+    // The guest (or the runtime under it) threw: every KVM_RUN from now on fails with the error.
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    const errno = e instanceof KvmError ? e.errno : 0;
+    for (;;) {
+      requests.exitGuest();
+      run.setFailure(errno, msg);
+      run.setState(RUN_STATE_FAILED);
+      await waitForRunAsync();
+      if (destroyed()) return;
+    }
+  }
+}
+
+/** Waits for KVM_RUN without blocking the thread's event loop (the control plane stays served). */
+async function waitForRunAsync(): Promise<void> {
+  for (;;) {
+    const s = run.state;
+    if (s === RUN_STATE_RUN) break;
+    const w = Atomics.waitAsync(run.i32, 0, s);
+    if (w.async) await w.value;
+  }
+  run.setState(RUN_STATE_RUNNING);
+}
+
+const api: VcpuWorkerApi = {
+  async start(guestName, args, specs) {
+    // Load errors (unknown guest, bad handler) reject createVcpu rather than the first run.
+    const guest = await loadGuest(guestName);
+    handlers = await loadHandlers(specs, { vcpuId: data.id, vm: view, run });
+    void main(guest, args).finally(cleanup);
+  },
+  stats() {
+    return { ...cpu.stats };
+  },
+};
+Comlink.expose(api, nodeEndpoint(parentPort));
