@@ -7,7 +7,7 @@ import {
   SPTE_WRITABLE, spteFrame, TLB_ENTRIES, type VcpuMmu,
 } from '@vcpu-rt/core';
 import type { GuestContext } from './guest.js';
-import type { KvmRun, UcallCmd } from './kvm-run.js';
+import { MMIO_DATA, STATS_WORD, type KvmRun, type UcallCmd } from './kvm-run.js';
 
 /** Accesses between two looks at the vCPU's request word (the model's interrupt window). */
 export const REQUEST_POLL_INTERVAL = 256;
@@ -32,15 +32,27 @@ export interface CpuStats {
   memoryFaults: number;
 }
 
+/** The counters, in the order they sit in kvm_run from STATS_WORD on. */
+export const CPU_STATS: readonly (keyof CpuStats)[] = ['tlbMisses', 'pageFaults', 'mmioExits', 'mmioBus', 'pciHoleEmulated', 'memoryFaults'];
+const [TLB_MISSES, PAGE_FAULTS, MMIO_EXITS, MMIO_BUS, PCI_HOLE_EMULATED, MEMORY_FAULTS] = CPU_STATS.map((_, i) => STATS_WORD + i);
+
+/** Reads a vCPU's counters from its kvm_run (any thread). */
+export function readCpuStats(run: KvmRun): CpuStats {
+  const out = {} as CpuStats;
+  CPU_STATS.forEach((k, i) => { out[k] = Atomics.load(run.i32, STATS_WORD + i); });
+  return out;
+}
+
 /** The guest-facing CPU of one vCPU. */
 export class Cpu implements GuestContext {
-  readonly stats: CpuStats = { tlbMisses: 0, pageFaults: 0, mmioExits: 0, mmioBus: 0, pciHoleEmulated: 0, memoryFaults: 0 };
+  private readonly counters: Int32Array;
   private readonly tags: Float64Array;
   private readonly sptes: Int32Array;
   private readonly frames: DataView;
   private budget = REQUEST_POLL_INTERVAL;
 
   constructor(readonly vcpuId: number, private readonly mmu: VcpuMmu, private readonly run: KvmRun, private readonly out: ExitPath) {
+    this.counters = run.i32;
     this.tags = mmu.tlb.tags;
     this.sptes = mmu.tlb.sptes;
     const f = mmu.vm.host.frameBytes;
@@ -54,7 +66,7 @@ export class Cpu implements GuestContext {
     const gfn = Math.floor(gpa / PAGE);
     const i = gfn & MASK;
     if (this.tags[i] === gfn) return this.frames.getUint8(spteFrame(this.sptes[i]) * PAGE + (gpa & 4095));
-    return Number(this.slowRead(gpa, 1));
+    return this.slowRead(gpa, 1) as number;
   }
 
   read16(gpa: number): number {
@@ -63,7 +75,7 @@ export class Cpu implements GuestContext {
     const i = gfn & MASK;
     const off = gpa & 4095;
     if (this.tags[i] === gfn && off <= PAGE - 2) return this.frames.getUint16(spteFrame(this.sptes[i]) * PAGE + off, true);
-    return Number(this.slowRead(gpa, 2));
+    return this.slowRead(gpa, 2) as number;
   }
 
   read32(gpa: number): number {
@@ -72,7 +84,7 @@ export class Cpu implements GuestContext {
     const i = gfn & MASK;
     const off = gpa & 4095;
     if (this.tags[i] === gfn && off <= PAGE - 4) return this.frames.getUint32(spteFrame(this.sptes[i]) * PAGE + off, true);
-    return Number(this.slowRead(gpa, 4));
+    return this.slowRead(gpa, 4) as number;
   }
 
   read64(gpa: number): bigint {
@@ -81,7 +93,7 @@ export class Cpu implements GuestContext {
     const i = gfn & MASK;
     const off = gpa & 4095;
     if (this.tags[i] === gfn && off <= PAGE - 8) return this.frames.getBigUint64(spteFrame(this.sptes[i]) * PAGE + off, true);
-    return BigInt(this.slowRead(gpa, 8));
+    return this.slowRead(gpa, 8) as bigint;
   }
 
   write8(gpa: number, v: number): void {
@@ -90,7 +102,7 @@ export class Cpu implements GuestContext {
     const i = gfn & MASK;
     const s = this.sptes[i];
     if (this.tags[i] === gfn && s & SPTE_WRITABLE) this.frames.setUint8(spteFrame(s) * PAGE + (gpa & 4095), v);
-    else this.slowWrite(gpa, 1, BigInt(v & 0xff));
+    else this.slowWrite(gpa, 1, v & 0xff);
   }
 
   write16(gpa: number, v: number): void {
@@ -100,7 +112,7 @@ export class Cpu implements GuestContext {
     const s = this.sptes[i];
     const off = gpa & 4095;
     if (this.tags[i] === gfn && s & SPTE_WRITABLE && off <= PAGE - 2) this.frames.setUint16(spteFrame(s) * PAGE + off, v, true);
-    else this.slowWrite(gpa, 2, BigInt(v & 0xffff));
+    else this.slowWrite(gpa, 2, v & 0xffff);
   }
 
   write32(gpa: number, v: number): void {
@@ -110,7 +122,7 @@ export class Cpu implements GuestContext {
     const s = this.sptes[i];
     const off = gpa & 4095;
     if (this.tags[i] === gfn && s & SPTE_WRITABLE && off <= PAGE - 4) this.frames.setUint32(spteFrame(s) * PAGE + off, v, true);
-    else this.slowWrite(gpa, 4, BigInt(v >>> 0));
+    else this.slowWrite(gpa, 4, v >>> 0);
   }
 
   write64(gpa: number, v: bigint): void {
@@ -156,35 +168,36 @@ export class Cpu implements GuestContext {
     this.mmu.checkRequests();
   }
 
-  /** A read that missed the TLB: walk, fault, or emulate. Returns the value as a bigint. */
-  private slowRead(gpa: number, size: number): bigint {
+  /** A read that missed the TLB: walk, fault, or emulate. A number for 1-4 bytes, a bigint for 8. */
+  private slowRead(gpa: number, size: number): number | bigint {
     if ((gpa & 4095) + size > PAGE) return this.splitRead(gpa, size);
     const gfn = Math.floor(gpa / PAGE);
-    this.stats.tlbMisses++;
+    this.counters[TLB_MISSES]++;
     for (;;) {
-      if (this.mmu.walk(gfn, false)) return this.tlbRead(gfn, gpa, size);
-      this.stats.pageFaults++;
+      if (this.mmu.walk(gfn, false)) return this.frameRead(gfn, gpa, size);
+      this.counters[PAGE_FAULTS]++;
       const r = this.mmu.pageFault(gpa, false);
-      if (r === RET_PF_FIXED) return this.tlbRead(gfn, gpa, size);
+      if (r === RET_PF_FIXED) return this.frameRead(gfn, gpa, size);
       if (r === RET_PF_EMULATE_FF) {
-        this.stats.pciHoleEmulated++;
-        return (1n << BigInt(8 * size)) - 1n;
+        this.counters[PCI_HOLE_EMULATED]++;
+        return size === 8 ? 0xffff_ffff_ffff_ffffn : 2 ** (8 * size) - 1;
       }
       if (r === RET_PF_MMIO) return this.mmioRead(gpa, size);
       this.faultExit(r);
     }
   }
 
-  private slowWrite(gpa: number, size: number, v: bigint): void {
+  private slowWrite(gpa: number, size: number, v: number | bigint): void {
     if ((gpa & 4095) + size > PAGE) {
-      for (let k = 0; k < size; k++) this.write8(gpa + k, Number((v >> BigInt(8 * k)) & 0xffn));
+      const big = BigInt(v);
+      for (let k = 0; k < size; k++) this.write8(gpa + k, Number((big >> BigInt(8 * k)) & 0xffn));
       return;
     }
     const gfn = Math.floor(gpa / PAGE);
-    this.stats.tlbMisses++;
+    this.counters[TLB_MISSES]++;
     for (;;) {
       if (!this.mmu.walk(gfn, true)) {
-        this.stats.pageFaults++;
+        this.counters[PAGE_FAULTS]++;
         const r = this.mmu.pageFault(gpa, true);
         if (r === RET_PF_MMIO) return this.mmioWrite(gpa, size, v);
         if (r !== RET_PF_FIXED) {
@@ -192,63 +205,72 @@ export class Cpu implements GuestContext {
           continue;
         }
       }
-      const s = this.sptes[gfn & MASK];
-      const at = spteFrame(s) * PAGE + (gpa & 4095);
-      for (let k = 0; k < size; k++) this.frames.setUint8(at + k, Number((v >> BigInt(8 * k)) & 0xffn));
+      const at = spteFrame(this.sptes[gfn & MASK]) * PAGE + (gpa & 4095);
+      const f = this.frames;
+      if (size === 1) f.setUint8(at, v as number);
+      else if (size === 2) f.setUint16(at, v as number, true);
+      else if (size === 4) f.setUint32(at, v as number, true);
+      else f.setBigUint64(at, v as bigint, true);
       return;
     }
   }
 
-  private tlbRead(gfn: number, gpa: number, size: number): bigint {
+  /** Reads `size` bytes at `gpa` through the TLB entry of `gfn` (just filled). */
+  private frameRead(gfn: number, gpa: number, size: number): number | bigint {
     const at = spteFrame(this.sptes[gfn & MASK]) * PAGE + (gpa & 4095);
-    let v = 0n;
-    for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(this.frames.getUint8(at + k));
-    return v;
+    const f = this.frames;
+    return size === 1 ? f.getUint8(at) : size === 2 ? f.getUint16(at, true) : size === 4 ? f.getUint32(at, true) : f.getBigUint64(at, true);
   }
 
-  private splitRead(gpa: number, size: number): bigint {
+  private splitRead(gpa: number, size: number): number | bigint {
     let v = 0n;
     for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(this.read8(gpa + k));
-    return v;
+    return size === 8 ? v : Number(v);
+  }
+
+  /** The little-endian value of the first `size` bytes of mmio.data. */
+  private mmioValue(size: number): number | bigint {
+    const d = this.run.dv;
+    return size === 1 ? d.getUint8(MMIO_DATA) : size === 2 ? d.getUint16(MMIO_DATA, true) : size === 4 ? d.getUint32(MMIO_DATA, true) : d.getBigUint64(MMIO_DATA, true);
   }
 
   /** vcpu_mmio_read: an in-kernel MMIO bus device answers, else userspace does through an exit. */
-  private mmioRead(gpa: number, size: number): bigint {
-    const bus = this.mmu.vm.ioBus;
-    const idx = this.mmu.vm.srcuReader.lock();
-    const dev = bus.find(gpa, size);
-    const fill = dev >= 0 ? bus.fill(dev) : 0;
-    this.mmu.vm.srcuReader.unlock(idx);
+  private mmioRead(gpa: number, size: number): number | bigint {
+    const vm = this.mmu.vm;
+    const idx = vm.srcuReader.lock();
+    const dev = vm.ioBus.find(gpa, size);
+    const fill = dev >= 0 ? vm.ioBus.fill(dev) : 0;
+    vm.srcuReader.unlock(idx);
     if (dev >= 0) {
-      this.stats.mmioBus++;
-      let v = 0n;
-      for (let k = 0; k < size; k++) v = (v << 8n) | BigInt(fill);
-      return v;
+      this.counters[MMIO_BUS]++;
+      this.run.mmioData.fill(fill);
+      return this.mmioValue(size);
     }
-    this.stats.mmioExits++;
+    this.counters[MMIO_EXITS]++;
     this.run.mmioData.fill(0);
     this.run.setMmio(gpa, size, false);
     this.out.exit();
-    let v = 0n;
-    for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(this.run.mmioData[k]);
-    return v;
+    return this.mmioValue(size);
   }
 
   /** vcpu_mmio_write: a bus device that swallows writes completes it; otherwise it exits. */
-  private mmioWrite(gpa: number, size: number, v: bigint): void {
-    const bus = this.mmu.vm.ioBus;
-    const idx = this.mmu.vm.srcuReader.lock();
-    const dev = bus.find(gpa, size);
-    const swallow = dev >= 0 && bus.discardsWrites(dev);
-    this.mmu.vm.srcuReader.unlock(idx);
+  private mmioWrite(gpa: number, size: number, v: number | bigint): void {
+    const vm = this.mmu.vm;
+    const idx = vm.srcuReader.lock();
+    const dev = vm.ioBus.find(gpa, size);
+    const swallow = dev >= 0 && vm.ioBus.discardsWrites(dev);
+    vm.srcuReader.unlock(idx);
     if (swallow) {
-      this.stats.mmioBus++;
+      this.counters[MMIO_BUS]++;
       return;
     }
-    this.stats.mmioExits++;
-    const d = this.run.mmioData;
-    d.fill(0);
-    for (let k = 0; k < size; k++) d[k] = Number((v >> BigInt(8 * k)) & 0xffn);
+    this.counters[MMIO_EXITS]++;
+    const d = this.run.dv;
+    this.run.mmioData.fill(0);
+    if (size === 1) d.setUint8(MMIO_DATA, v as number);
+    else if (size === 2) d.setUint16(MMIO_DATA, v as number, true);
+    else if (size === 4) d.setUint32(MMIO_DATA, v as number, true);
+    else d.setBigUint64(MMIO_DATA, v as bigint, true);
     this.run.setMmio(gpa, size, true);
     this.out.exit();
   }
@@ -257,7 +279,7 @@ export class Cpu implements GuestContext {
   private faultExit(r: number): void {
     const mf = this.mmu.memoryFault;
     if (r === RET_PF_MEMORY_FAULT) {
-      this.stats.memoryFaults++;
+      this.counters[MEMORY_FAULTS]++;
       this.run.setMemoryFault(mf.flags, mf.gpa, mf.size);
       this.out.exit();
       return;

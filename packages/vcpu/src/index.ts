@@ -7,3 +7,7 @@ export { REQUEST_POLL_INTERVAL } from './cpu.js';
 export type { Op } from './guests/ops.js';
 export { BUILTIN_GUESTS } from './guests/index.js';
 export type { ExitHandler, ExitHandlerFactory, VmmEnv, VmmHandlerSpec } from './vmm/handlers.js';
+export { Q35Machine, PCI_HOLE_STRATEGIES, Q35_ECAM_BASE, type PciHoleStrategy, type Q35Options } from './machine/q35.js';
+export { PciHost, Q35_DEFAULT_DEVICES, createPciHost, ecamOffset, type PciFunction, type PciHostHandle } from './machine/pci.js';
+export type { PciScanArgs } from './guests/pci-scan.js';
+export type { MemstressArgs } from './guests/memstress.js';

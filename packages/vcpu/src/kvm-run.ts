@@ -22,13 +22,15 @@ const MMIO_LEN = 3;
 const MMIO_IS_WRITE = 4;
 const F_MMIO_PHYS_ADDR = 3; // f64 index (bytes 24..31)
 /** Byte offset of mmio.data (8 bytes). */
-const MMIO_DATA = 32;
+export const MMIO_DATA = 32;
 const MF_FLAGS = 10;
 const F_MF_GPA = 6; // f64 index (bytes 48..55)
 const MF_SIZE = 14;
 const UCALL_CMD = 15;
 const UCALL_N = 16;
 const ERROR_LEN = 17;
+/** Words 48..63: the vCPU's counters (CpuStats), written by its thread, read by anyone. */
+export const STATS_WORD = 48;
 const ERROR_TEXT = 256; // bytes: UTF-8 message of a failure
 const ERROR_MAX = 768;
 const TAGS = 1024; // bytes: 1 = bigint, 0 = number, per ucall value

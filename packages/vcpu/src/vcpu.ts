@@ -2,7 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { ERRNO, KvmError, type KvmErrorCode, type Vm } from '@vcpu-rt/core';
 import { Comlink, nodeEndpoint } from './comlink-node.js';
-import type { CpuStats } from './cpu.js';
+import { readCpuStats, type CpuStats } from './cpu.js';
 import type { GuestSpec } from './guest.js';
 import { KvmRun, RUN_STATE_FAILED, RUN_STATE_RUN, type KvmExit } from './kvm-run.js';
 import type { VmmHandlerSpec } from './vmm/handlers.js';
@@ -91,9 +91,9 @@ export class Vcpu {
     return this.kvmRun.exit();
   }
 
-  /** What the vCPU's CPU did (TLB misses, faults, exits); only while it is not inside run(). */
-  async stats(): Promise<CpuStats> {
-    return Promise.race([this.api.stats(), this.death]);
+  /** What the vCPU's CPU did so far (TLB misses, faults, exits), read from kvm_run. */
+  stats(): CpuStats {
+    return readCpuStats(this.kvmRun);
   }
 
   /** Stops the vCPU thread: it unwinds the guest at its next exit or request check, then ends. */

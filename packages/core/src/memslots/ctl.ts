@@ -5,7 +5,7 @@
 import { KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS } from '../uapi.js';
 import type { Srcu } from '../srcu.js';
 
-const ACTIVE = 0; // +as: index (0/1) of the active set
+const ACTIVE = 0; // +as: swaps published so far; bit 0 is the index (0/1) of the active set
 const MN_ACTIVE_INVALIDATE = 2; // mn_active_invalidate_count, -1 while a swap publishes
 const MMU_INVALIDATE_IN_PROGRESS = 3;
 const MMU_INVALIDATE_SEQ = 4;
@@ -35,6 +35,14 @@ export class MemslotsCtl {
 
   /** Index of the active set of `as` (srcu_dereference(kvm->memslots[as])). */
   active(as: number): number {
+    return Atomics.load(this.i32, ACTIVE + as) & 1;
+  }
+
+  /**
+   * Swaps published in `as` so far: names the active memslots instance, so a cache that remembers
+   * it knows whether the set changed (what comparing kvm_memslots.generation tells the kernel).
+   */
+  activeSeq(as: number): number {
     return Atomics.load(this.i32, ACTIVE + as);
   }
 
@@ -66,7 +74,7 @@ export class MemslotsCtl {
       if (c === 0) break;
       Atomics.wait(this.i32, MN_ACTIVE_INVALIDATE, c, 1);
     }
-    Atomics.store(this.i32, ACTIVE + as, inactive);
+    Atomics.add(this.i32, ACTIVE + as, 1); // publish: bit 0 becomes `inactive`
     Atomics.store(this.i32, MN_ACTIVE_INVALIDATE, 0);
     Atomics.notify(this.i32, MN_ACTIVE_INVALIDATE);
     srcu.synchronize();

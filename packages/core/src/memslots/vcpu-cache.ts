@@ -4,20 +4,21 @@ import type { VmShared } from '../vm/shared.js';
 /** A vCPU's last_used_slot and last_used_slot_gen. One per vCPU thread; not shared. */
 export class VcpuMemslotCache {
   private slot = -1;
-  private gen = -1n;
+  private seq = -1;
 
   constructor(private readonly vm: VmShared) {}
 
   /**
-   * kvm_vcpu_gfn_to_memslot (caller holds the SRCU read lock): the cached slot if the generation is
-   * unchanged and it contains `gfn`, else search_memslots directly, "to avoid thrashing the VM-wide
+   * kvm_vcpu_gfn_to_memslot (caller holds the SRCU read lock): the cached slot if the memslots are
+   * the same instance (no swap since) and it contains `gfn`, else search_memslots directly, "to avoid thrashing the VM-wide
    * last_used_slot". Returns a slot ref, or -1.
    */
   lookup(asId: number, gfn: number): number {
     const r = this.vm.reader;
-    const gen = this.vm.ctl.activeGeneration(asId);
-    if (gen !== this.gen) {
-      this.gen = gen;
+    // last_used_slot_gen: the identity of the memslots instance the slot came from.
+    const seq = this.vm.ctl.activeSeq(asId);
+    if (seq !== this.seq) {
+      this.seq = seq;
       this.slot = -1;
     }
     const s = this.slot;

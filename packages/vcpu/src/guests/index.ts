@@ -3,12 +3,16 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { GuestContext } from '../guest.js';
 import { opsGuest } from './ops.js';
+import { pciScanGuest } from './pci-scan.js';
+import { memstressGuest } from './memstress.js';
 
 /** A guest as the vCPU thread runs it: values it returns go into the final `done` ucall. */
 export type BuiltinGuest = (ctx: GuestContext, args: unknown) => void | (number | bigint)[] | Promise<void | (number | bigint)[]>;
 
 const BUILTINS: Record<string, BuiltinGuest> = {
   ops: opsGuest,
+  'pci-scan': pciScanGuest,
+  memstress: memstressGuest,
 };
 
 /** Names of the built-in guests. */

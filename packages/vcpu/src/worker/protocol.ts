@@ -1,6 +1,5 @@
 /** What the Vcpu (VMM thread) and its worker share: workerData, the comlink API, kvm_run words. */
 import type { VmHandle } from '@vcpu-rt/core';
-import type { CpuStats } from '../cpu.js';
 import type { VmmHandlerSpec } from '../vmm/handlers.js';
 
 /** kvm_run word the VMM sets to make the vCPU thread unwind and exit. */
@@ -13,10 +12,8 @@ export interface VcpuWorkerData {
   kvmRun: SharedArrayBuffer;
 }
 
-/** The control plane, over comlink. Only served while the vCPU thread is not inside the guest. */
+/** The control plane, over comlink: served while the vCPU thread waits for its first KVM_RUN or after its guest ended. */
 export interface VcpuWorkerApi {
   /** Loads the guest and the in-thread exit handlers, then waits for the first KVM_RUN. */
   start(guest: string, args: unknown, vmm: VmmHandlerSpec[]): Promise<void>;
-  /** What the vCPU's CPU did so far. */
-  stats(): CpuStats;
 }

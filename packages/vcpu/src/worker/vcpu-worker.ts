@@ -9,6 +9,7 @@ import { Cpu, type ExitPath } from '../cpu.js';
 import { loadGuest, type BuiltinGuest } from '../guests/index.js';
 import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, RUN_STATE_RUNNING } from '../kvm-run.js';
 import { loadHandlers, type ExitHandler } from '../vmm/handlers.js';
+import '../vmm/pci-host-handler.js';
 import { DESTROY_WORD, type VcpuWorkerApi, type VcpuWorkerData } from './protocol.js';
 
 /** Unwinds the guest when the vCPU is destroyed. */
@@ -113,9 +114,6 @@ const api: VcpuWorkerApi = {
     const guest = await loadGuest(guestName);
     handlers = await loadHandlers(specs, { vcpuId: data.id, vm: view, run });
     void main(guest, args).finally(cleanup);
-  },
-  stats() {
-    return { ...cpu.stats };
   },
 };
 Comlink.expose(api, nodeEndpoint(parentPort));
