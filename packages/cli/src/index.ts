@@ -3,3 +3,7 @@ export { benchMemslots, prepareVm, DEFAULT_SLOTS, MEMSLOT_TESTS, type MemslotBen
 export { memslotTable } from './bench/memslots-report.js';
 export { PUBLISHED } from './bench/published.js';
 export { machineInfo, summarize, type MachineInfo, type Summary } from './bench/stats.js';
+export { benchPciHole, type PciHoleResult, type PciHoleBenchOptions, type VmmPlacement } from './bench/pci-hole.js';
+export { pciHoleTable, PCI_HOLE_PUBLISHED } from './bench/pci-hole-report.js';
+export { benchVcpu, hitPath, type VcpuBenchResult } from './bench/vcpu.js';
+export { vcpuTable } from './bench/vcpu-report.js';

@@ -5,6 +5,11 @@ import { KVM_USER_MEM_SLOTS, type MemslotImpl } from '@vcpu-rt/core';
 import { benchMemslots, DEFAULT_SLOTS } from './bench/memslots.js';
 import { memslotTable } from './bench/memslots-report.js';
 import { machineInfo } from './bench/stats.js';
+import { benchPciHole, type VmmPlacement } from './bench/pci-hole.js';
+import { pciHoleTable } from './bench/pci-hole-report.js';
+import { benchVcpu } from './bench/vcpu.js';
+import { vcpuTable } from './bench/vcpu-report.js';
+import { PCI_HOLE_STRATEGIES, type PciHoleStrategy } from '@vcpu-rt/vcpu';
 
 function intList(name: string, min: number, max: number) {
   return (value: string): number[] => {
@@ -48,6 +53,42 @@ bench.command('memslots')
     });
     if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'memslots', machine, results }, null, 2)}\n`);
     else process.stdout.write(`${memslotTable(results, machine)}\n`);
+  });
+
+function listOf<T extends string>(name: string, allowed: readonly T[]) {
+  return (value: string): T[] => {
+    const out = value.split(',').map((v) => v.trim());
+    for (const v of out) if (!allowed.includes(v as T)) throw new InvalidArgumentError(`${name}: each value must be one of ${allowed.join(', ')} (got '${v}')`);
+    return out as T[];
+  };
+}
+
+bench.command('pci-hole')
+  .description('the pci-scan guest boots a q35-like machine under each PCI-hole strategy of seeds 000/001/003, in one run')
+  .option('--strategy <list>', 'strategies', listOf<PciHoleStrategy>('--strategy', PCI_HOLE_STRATEGIES), [...PCI_HOLE_STRATEGIES])
+  .option('--vmm <list>', 'where userspace handles exits: vcpu-thread,main-thread', listOf<VmmPlacement>('--vmm', ['vcpu-thread', 'main-thread']), ['vcpu-thread', 'main-thread'] as VmmPlacement[])
+  .option('--repeat <n>', 'scans after the first (the median is reported)', positiveInt('--repeat'), 5)
+  .option('--stray-writes <n>', 'writes to absent functions after each scan', Number, 0)
+  .option('--json', 'print one JSON document instead of the table')
+  .action(async (o: { strategy: PciHoleStrategy[]; vmm: VmmPlacement[]; repeat: number; strayWrites: number; json?: boolean }) => {
+    const machine = machineInfo();
+    const results = await benchPciHole({
+      strategies: o.strategy, vmm: o.vmm, repeats: o.repeat, strayWrites: o.strayWrites,
+      progress: (line) => process.stderr.write(`${line}\n`),
+    });
+    if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'pci-hole', machine, results }, null, 2)}\n`);
+    else process.stdout.write(`${pciHoleTable(results, machine)}\n`);
+  });
+
+bench.command('vcpu')
+  .description('the guest-access hit path: one vCPU, and two on disjoint memory')
+  .option('--repeat <n>', 'timed rounds (the median is reported)', positiveInt('--repeat'), 5)
+  .option('--json', 'print one JSON document instead of the table')
+  .action(async (o: { repeat: number; json?: boolean }) => {
+    const machine = machineInfo();
+    const results = await benchVcpu(o.repeat);
+    if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'vcpu', machine, results }, null, 2)}\n`);
+    else process.stdout.write(`${vcpuTable(results, machine)}\n`);
   });
 
 await program.parseAsync(process.argv);

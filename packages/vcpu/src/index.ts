@@ -11,3 +11,4 @@ export { Q35Machine, PCI_HOLE_STRATEGIES, Q35_ECAM_BASE, type PciHoleStrategy, t
 export { PciHost, Q35_DEFAULT_DEVICES, createPciHost, ecamOffset, type PciFunction, type PciHostHandle } from './machine/pci.js';
 export type { PciScanArgs } from './guests/pci-scan.js';
 export type { MemstressArgs } from './guests/memstress.js';
+export type { MemslotPerfArgs } from './guests/memslot-perf.js';

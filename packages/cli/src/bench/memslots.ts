@@ -4,7 +4,8 @@
  * at gpa 256 MiB, split evenly over the slots (remainder in the last one).
  */
 import { Worker } from 'node:worker_threads';
-import { Kvm, type MemslotImpl, PAGE_SIZE, VcpuMemslotCache, type Vm } from '@vcpu-rt/core';
+import { Kvm, KVM_EXIT_IO, type MemslotImpl, PAGE_SIZE, VcpuMemslotCache, type Vm } from '@vcpu-rt/core';
+import { createVcpu, type Vcpu } from '@vcpu-rt/vcpu';
 import { since, summarize } from './stats.js';
 
 /** memslot_perf_test's MEM_GPA. */
@@ -14,13 +15,16 @@ export const MEM_SIZE = (512 << 20) + (64 << 10);
 /** memslot_perf_test's MEM_TEST_UNMAP_SIZE and MEM_TEST_UNMAP_CHUNK_PAGES (in bytes). */
 export const UNMAP_SIZE = 128 << 20;
 export const UNMAP_CHUNK = 2 << 20;
+/** memslot_perf_test's map-test area (MEM_TEST_MAP_SIZE + the 64 KiB sync area) and its slot cap. */
+export const MAP_SIZE = (32 << 20) + (64 << 10);
+export const MAP_MAX_SLOTS = 8194;
 /** memslot_perf_test's MEM_TEST_MOVE_SIZE and MEM_TEST_MOVE_GPA_DEST. */
 export const MOVE_SIZE = 3 * (64 << 10);
 export const MOVE_GPA_DEST = MEM_GPA + MEM_SIZE;
 /** Seed 004's slot counts (32k = every usable slot but slot 0). */
 export const DEFAULT_SLOTS = [10, 30, 50, 100, 509, 32763];
 /** The tests, in run order. */
-export const MEMSLOT_TESTS = ['setup', 'move-active', 'move-inactive', 'lookup', 'lookup-random', 'unmap', 'unmap-2m'] as const;
+export const MEMSLOT_TESTS = ['setup', 'map', 'move-active', 'move-inactive', 'lookup', 'lookup-random', 'unmap', 'unmap-2m'] as const;
 export type MemslotTest = (typeof MEMSLOT_TESTS)[number];
 
 /** One row of the machine-readable report. */
@@ -28,7 +32,7 @@ export interface MemslotResult {
   test: MemslotTest;
   slots: number;
   impl: MemslotImpl;
-  /** Median over repeats: per setup, per move, per lookup, or per pass over the unmap area. */
+  /** Median over repeats: per setup, per move, per lookup, per map iteration, or per pass over the unmap area. */
   seconds: number;
   /** Operations timed in one repeat. */
   iterations: number;
@@ -51,11 +55,11 @@ export interface MemslotBenchOptions {
 
 interface Prepared { vm: Vm; hva: number; seconds: number }
 
-/** Creates `nslots` slots (ids 1..nslots) over the test area: the "slot setup" of memslot_perf_test. */
-export function prepareVm(impl: MemslotImpl, nslots: number): Prepared {
-  const vm = new Kvm().createVm({ memslots: impl, hostMemoryBytes: 16 << 20 });
-  const hva = vm.host.mmap(MEM_SIZE);
-  const pages = MEM_SIZE / PAGE_SIZE;
+/** Creates `nslots` slots (ids 1..nslots) over a test area of `size` bytes: the "slot setup" of memslot_perf_test. */
+export function prepareVm(impl: MemslotImpl, nslots: number, size = MEM_SIZE): Prepared {
+  const vm = new Kvm().createVm({ memslots: impl, hostMemoryBytes: 64 << 20 });
+  const hva = vm.host.mmap(size);
+  const pages = size / PAGE_SIZE;
   const per = Math.floor(pages / nslots);
   const t0 = performance.now();
   for (let i = 0; i < nslots; i++) {
@@ -123,11 +127,63 @@ function lookupTest(vm: Vm, gfns: Float64Array): number {
   return s / gfns.length;
 }
 
-/** madvise(DONTNEED) over UNMAP_SIZE of the test area in `chunk`-byte calls: seconds per pass. */
-function unmapTest(p: Prepared, chunk: number): number {
-  const t0 = performance.now();
-  for (let off = 0; off < UNMAP_SIZE; off += chunk) p.vm.host.madvise(p.hva + off, chunk, 'dontneed');
-  return since(t0);
+async function toSync(v: Vcpu): Promise<void> {
+  const e = await v.run();
+  if (e.reason !== KVM_EXIT_IO) throw new Error(`memslot-perf guest: unexpected exit ${e.reason}`);
+}
+
+function dontneed(p: Prepared, from: number, to: number, chunk: number): void {
+  for (let off = from; off < to; off += chunk) p.vm.host.madvise(p.hva + off, chunk, 'dontneed');
+}
+
+/**
+ * test_memslot_unmap_loop: the guest touches one page of a half, the host madvise(DONTNEED)s the other
+ * half of the UNMAP_SIZE area in `chunk`-byte calls, and the other way round. Seconds per iteration.
+ */
+async function unmapTest(p: Prepared, chunk: number, repeats: number): Promise<number[]> {
+  const v = await createVcpu(p.vm, 0, { guest: 'memslot-perf', args: { test: 'unmap', gpa: MEM_GPA, size: UNMAP_SIZE } });
+  const half = UNMAP_SIZE / 2;
+  const out: number[] = [];
+  try {
+    await toSync(v); // the first half's page is mapped
+    for (let r = 0; r <= repeats; r++) {
+      const t0 = performance.now();
+      dontneed(p, half, UNMAP_SIZE, chunk);
+      await toSync(v);
+      dontneed(p, 0, half, chunk);
+      await toSync(v);
+      if (r > 0) out.push(since(t0));
+    }
+  } finally {
+    await v.destroy();
+  }
+  return out;
+}
+
+/**
+ * test_memslot_map_loop: the guest writes one u64 to every page of one half (each a page fault and a
+ * host page allocation) while the other half is madvise(DONTNEED)ed. Seconds per iteration.
+ */
+async function mapTest(impl: MemslotImpl, nslots: number, repeats: number): Promise<number[]> {
+  const p = prepareVm(impl, Math.min(nslots, MAP_MAX_SLOTS), MAP_SIZE);
+  const area = MAP_SIZE - (64 << 10);
+  const half = area / 2;
+  const v = await createVcpu(p.vm, 0, { guest: 'memslot-perf', args: { test: 'map', gpa: MEM_GPA, size: area } });
+  const out: number[] = [];
+  try {
+    for (let r = 0; r <= repeats; r++) {
+      const t0 = performance.now();
+      await toSync(v); // first half written
+      dontneed(p, half, area, area - half);
+      await toSync(v); // second half written
+      dontneed(p, 0, half, half);
+      if (r > 0) out.push(since(t0));
+    }
+  } finally {
+    await v.destroy();
+    await p.vm.close();
+  }
+  return out;
 }
 
 function row(test: MemslotTest, slots: number, impl: MemslotImpl, samples: number[], iterations: number, guest?: MemslotResult['guest']): MemslotResult {
@@ -144,8 +200,9 @@ export async function benchMemslots(o: MemslotBenchOptions): Promise<MemslotResu
     const w = prepareVm(impl, 64);
     await moveTest(w, 64, true, 0.05);
     lookupTest(w.vm, seqGfns().subarray(0, 4096));
-    unmapTest(w, UNMAP_CHUNK);
+    await unmapTest(w, UNMAP_CHUNK, 1);
     await w.vm.close();
+    await mapTest(impl, 64, 1);
   }
   for (const nslots of o.slots) {
     for (const impl of o.impls) {
@@ -158,6 +215,7 @@ export async function benchMemslots(o: MemslotBenchOptions): Promise<MemslotResu
       }
       out.push(row('setup', nslots, impl, setup, nslots));
       say(`${impl} ${nslots} slots: setup ${fmt(out[out.length - 1].seconds)}`);
+      out.push(row('map', Math.min(nslots, MAP_MAX_SLOTS), impl, await mapTest(impl, nslots, o.repeats), (MAP_SIZE - (64 << 10)) / PAGE_SIZE));
       for (const active of [true, false]) {
         const per: number[] = [];
         let moves = 0;
@@ -177,9 +235,7 @@ export async function benchMemslots(o: MemslotBenchOptions): Promise<MemslotResu
         out.push(row(test, nslots, impl, per, gfns.length));
       }
       for (const [test, chunk] of [['unmap', PAGE_SIZE], ['unmap-2m', UNMAP_CHUNK]] as const) {
-        const per: number[] = [];
-        for (let r = 0; r < o.repeats; r++) per.push(unmapTest(p!, chunk));
-        out.push(row(test, nslots, impl, per, UNMAP_SIZE / chunk));
+        out.push(row(test, nslots, impl, await unmapTest(p!, chunk, o.repeats), UNMAP_SIZE / chunk));
       }
       say(`${impl} ${nslots} slots: done`);
       await p!.vm.close();

@@ -4,7 +4,7 @@
  * kernel against ~6 µs in userspace (seed 000), 32 MiB for 8192 READONLY pages (seed 000).
  */
 import { KVM_EXIT_IO, KVM_EXIT_MMIO } from '@vcpu-rt/core';
-import { createVcpu, PCI_HOLE_STRATEGIES, Q35Machine, type PciHoleStrategy } from '@vcpu-rt/vcpu';
+import { createVcpu, Q35Machine, type PciHoleStrategy } from '@vcpu-rt/vcpu';
 import { since, summarize } from './stats.js';
 
 /** Where the VMM answers the exits that reach userspace. */
@@ -98,7 +98,6 @@ export async function benchPciHole(o: PciHoleBenchOptions): Promise<PciHoleResul
   const out: PciHoleResult[] = [];
   for (const strategy of o.strategies) {
     for (const vmm of o.vmm) {
-      // Strategies that never exit for holes only differ from the VMM placement by the present-device accesses.
       out.push(await scanMachine(strategy, vmm, o.repeats, o.strayWrites));
       o.progress?.(`${strategy} (VMM on the ${vmm}): ${out[out.length - 1].seconds.toFixed(4)}s per scan`);
     }
@@ -106,4 +105,3 @@ export async function benchPciHole(o: PciHoleBenchOptions): Promise<PciHoleResul
   return out;
 }
 
-export { PCI_HOLE_STRATEGIES };

@@ -5,6 +5,7 @@ import type { GuestContext } from '../guest.js';
 import { opsGuest } from './ops.js';
 import { pciScanGuest } from './pci-scan.js';
 import { memstressGuest } from './memstress.js';
+import { memslotPerfGuest } from './memslot-perf.js';
 
 /** A guest as the vCPU thread runs it: values it returns go into the final `done` ucall. */
 export type BuiltinGuest = (ctx: GuestContext, args: unknown) => void | (number | bigint)[] | Promise<void | (number | bigint)[]>;
@@ -13,6 +14,7 @@ const BUILTINS: Record<string, BuiltinGuest> = {
   ops: opsGuest,
   'pci-scan': pciScanGuest,
   memstress: memstressGuest,
+  'memslot-perf': memslotPerfGuest,
 };
 
 /** Names of the built-in guests. */
