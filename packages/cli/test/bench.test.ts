@@ -1,0 +1,38 @@
+/** The benchmarks run end to end at small sizes and report what API.md says. */
+import test from 'ava';
+import { benchMemslots, benchPciHole, hitPath, memslotTable, pciHoleTable, machineInfo, MEMSLOT_TESTS } from '@vcpu-rt/cli';
+
+test('bench memslots: every test for both designs, with median and spread', async (t) => {
+  const results = await benchMemslots({ slots: [10, 40], impls: ['tree', 'array'], repeats: 2, moveSeconds: 0.02 });
+  for (const slots of [10, 40]) {
+    for (const impl of ['tree', 'array'] as const) {
+      for (const test of MEMSLOT_TESTS) {
+        const r = results.find((x) => x.slots === slots && x.test === test && x.impl === impl);
+        t.truthy(r, `${test} ${impl} ${slots}`);
+        t.true(r!.seconds > 0 && r!.min <= r!.seconds && r!.seconds <= r!.max && r!.iterations > 0);
+      }
+    }
+  }
+  // The move guest saw the moved slot vanish (MMIO) only in the active test.
+  t.true(results.filter((r) => r.test === 'move-active').every((r) => r.guest!.mmioExits > 0));
+  t.true(results.filter((r) => r.test === 'move-inactive').every((r) => r.guest!.mmioExits === 0));
+  t.regex(memslotTable(results, machineInfo()), /published before|seed: before/);
+});
+
+test('bench pci-hole: one row per strategy, 8193 hole accesses each', async (t) => {
+  const results = await benchPciHole({ strategies: ['mmio-exit', 'pci-hole'], vmm: ['vcpu-thread'], repeats: 1, strayWrites: 0 });
+  t.is(results.length, 2);
+  for (const r of results) {
+    t.is(r.holeAccesses, 8193);
+    t.true(r.seconds > 0 && r.accesses > r.holeAccesses);
+  }
+  t.is(results[0].exits, results[0].accesses);
+  t.is(results[1].hostBytes, 0);
+  t.regex(pciHoleTable(results, machineInfo()), /8193/);
+});
+
+test('bench vcpu: the hit path reports a positive rate', async (t) => {
+  const r = await hitPath(1, 'read', 1);
+  t.is(r.vcpus, 1);
+  t.true(r.accessesPerSecond > 0);
+});
