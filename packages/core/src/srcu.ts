@@ -26,6 +26,11 @@ export class SrcuReader {
   /** @internal */
   constructor(private readonly w: Int32Array, private readonly base: number) {}
 
+  /** This reader's line in the domain (for Srcu.reclaim after its thread died). */
+  get slot(): number {
+    return (this.base - HEADER_WORDS) / READER_WORDS;
+  }
+
   /** srcu_read_lock(): returns the index to pass to unlock. */
   lock(): number {
     const idx = Atomics.load(this.w, IDX) & 1;
@@ -84,6 +89,22 @@ export class Srcu {
       }
     }
     throw new Error(`srcu: more than ${SRCU_MAX_READERS} reader threads`);
+  }
+
+  /**
+   * Gives back the line of a reader whose thread died without releasing it: its open read-side
+   * sections are counted as ended (as for a CPU that went offline). Only for a dead owner.
+   */
+  reclaim(slot: number): void {
+    const w = this.w;
+    const base = HEADER_WORDS + slot * READER_WORDS;
+    for (let idx = 0; idx < 2; idx++) {
+      const open = (Atomics.load(w, base + R_LOCK + idx) - Atomics.load(w, base + R_UNLOCK + idx)) | 0;
+      if (open !== 0) Atomics.add(w, base + R_UNLOCK + idx, open);
+    }
+    Atomics.store(w, base + R_IN_USE, 0);
+    Atomics.add(w, WAKE_SEQ, 1);
+    Atomics.notify(w, WAKE_SEQ);
   }
 
   /**

@@ -6,7 +6,7 @@ import { readCpuStats, type CpuStats } from './cpu.js';
 import type { GuestSpec } from './guest.js';
 import { KvmRun, RUN_STATE_FAILED, RUN_STATE_RUN, type KvmExit } from './kvm-run.js';
 import type { VmmHandlerSpec } from './vmm/handlers.js';
-import { DESTROY_WORD, type VcpuWorkerApi, type VcpuWorkerData } from './worker/protocol.js';
+import { DESTROY_WORD, RELEASED_WORD, type VcpuLines, type VcpuWorkerApi, type VcpuWorkerData } from './worker/protocol.js';
 
 /** Options of a vCPU beyond API.md's. */
 export interface VcpuOptions {
@@ -40,7 +40,10 @@ export class Vcpu {
   private readonly api: Comlink.Remote<VcpuWorkerApi>;
   private dead: Error | undefined;
   private readonly death: Promise<never>;
+  private readonly exited: Promise<void>;
   private running = false;
+  private lines: VcpuLines | undefined;
+  private destroyed: Promise<void> | undefined;
 
   private constructor(readonly vm: Vm, readonly id: number, run: KvmRun, worker: Worker) {
     this.kvmRun = run;
@@ -51,6 +54,20 @@ export class Vcpu {
       worker.once('exit', (code) => { this.dead ??= new Error(`vCPU ${id} thread exited (code ${code})`); reject(this.dead); });
     });
     this.death.catch(() => {});
+    // Whatever way the thread ends, what it held in shared memory must not outlive it.
+    this.exited = new Promise<void>((resolve) => worker.once('exit', () => { this.reap(); resolve(); }));
+  }
+
+  /** Reclaims the vCPU line and SRCU readers of a thread that ended without giving them back. */
+  private reap(): void {
+    if (Atomics.load(this.kvmRun.i32, RELEASED_WORD) !== 0) return;
+    const shared = this.vm.shared;
+    if (this.lines) {
+      shared.srcu.reclaim(this.lines.vmReader);
+      shared.host.reclaimHostReader(this.lines.hostReader);
+    }
+    if (!shared.vcpus.isFree(this.id)) shared.vcpus.reclaim(this.id);
+    Atomics.store(this.kvmRun.i32, RELEASED_WORD, 1);
   }
 
   /** @internal see createVcpu */
@@ -62,9 +79,9 @@ export class Vcpu {
     const worker = new Worker(workerUrl, { workerData: data });
     const vcpu = new Vcpu(vm, id, run, worker);
     try {
-      await Promise.race([vcpu.api.start(spec.guest, spec.args, options.vmm ?? []), vcpu.death]);
+      vcpu.lines = await Promise.race([vcpu.api.start(spec.guest, spec.args, options.vmm ?? []), vcpu.death]);
     } catch (e) {
-      await worker.terminate();
+      await vcpu.destroy();
       throw e;
     }
     return vcpu;
@@ -96,22 +113,27 @@ export class Vcpu {
     return readCpuStats(this.kvmRun);
   }
 
-  /** Stops the vCPU thread: it unwinds the guest at its next exit or request check, then ends. */
-  async destroy(): Promise<void> {
+  /**
+   * Stops the vCPU thread: it unwinds the guest at its next exit or request check and gives back
+   * what it holds; a thread that does not within 2 s is terminated and its lines reclaimed.
+   */
+  destroy(): Promise<void> {
+    this.destroyed ??= this.doDestroy();
+    return this.destroyed;
+  }
+
+  private async doDestroy(): Promise<void> {
     if (!this.dead) {
       Atomics.store(this.kvmRun.i32, DESTROY_WORD, 1);
       this.kvmRun.setState(RUN_STATE_RUN);
-      // Give the thread a moment to leave its SRCU sections and release its vCPU line cleanly.
       const deadline = Date.now() + 2000;
-      while (Date.now() < deadline && !(await this.idleOrDead())) await new Promise((r) => setTimeout(r, 2));
+      while (Date.now() < deadline && !this.dead && Atomics.load(this.kvmRun.i32, RELEASED_WORD) === 0) {
+        await new Promise((r) => setTimeout(r, 2));
+      }
     }
     this.api[Comlink.releaseProxy]();
     await this.worker.terminate();
-  }
-
-  private async idleOrDead(): Promise<boolean> {
-    if (this.dead) return true;
-    return this.vm.shared.vcpus.isFree(this.id);
+    await this.exited;
   }
 }
 

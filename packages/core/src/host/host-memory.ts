@@ -286,6 +286,17 @@ export class HostMemory {
     this.srcuReader!.unlock(idx);
   }
 
+  /** This thread's host reader line, registering it if needed (for reclaimHostReader after a thread dies). */
+  readerSlot(): number {
+    this.srcuReader ??= this.srcu.registerReader();
+    return this.srcuReader.slot;
+  }
+
+  /** Reclaims the host reader line of a thread that died without releasing it. */
+  reclaimHostReader(slot: number): void {
+    this.srcu.reclaim(slot);
+  }
+
   /** Gives this thread's host reader back (the VM or view owning this HostMemory is going away). */
   release(): void {
     this.srcuReader?.release();

@@ -75,6 +75,15 @@ export class VcpuTable {
     return new VcpuRequests(this.w, base);
   }
 
+  /** Frees the line of a vCPU whose thread died without releasing it. */
+  reclaim(id: number): void {
+    const b = HEADER + id * WORDS;
+    Atomics.store(this.w, b + V_MODE, OUTSIDE_GUEST_MODE);
+    Atomics.store(this.w, b + V_REQUESTS, 0);
+    Atomics.notify(this.w, b + V_REQUESTS);
+    Atomics.store(this.w, b + V_IN_USE, 0);
+  }
+
   /** Is vCPU `id`'s line free (never claimed, or released by its thread)? */
   isFree(id: number): boolean {
     return Atomics.load(this.w, HEADER + id * WORDS + V_IN_USE) === 0;

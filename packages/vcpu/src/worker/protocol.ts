@@ -4,6 +4,14 @@ import type { VmmHandlerSpec } from '../vmm/handlers.js';
 
 /** kvm_run word the VMM sets to make the vCPU thread unwind and exit. */
 export const DESTROY_WORD = 20;
+/** kvm_run word the vCPU thread sets once it has given back its vCPU line and SRCU readers. */
+export const RELEASED_WORD = 21;
+
+/** The shared lines a vCPU thread holds, for reclaiming them if it dies. */
+export interface VcpuLines {
+  vmReader: number;
+  hostReader: number;
+}
 
 /** The worker's start-up data. */
 export interface VcpuWorkerData {
@@ -15,5 +23,5 @@ export interface VcpuWorkerData {
 /** The control plane, over comlink: served while the vCPU thread waits for its first KVM_RUN or after its guest ended. */
 export interface VcpuWorkerApi {
   /** Loads the guest and the in-thread exit handlers, then waits for the first KVM_RUN. */
-  start(guest: string, args: unknown, vmm: VmmHandlerSpec[]): Promise<void>;
+  start(guest: string, args: unknown, vmm: VmmHandlerSpec[]): Promise<VcpuLines>;
 }

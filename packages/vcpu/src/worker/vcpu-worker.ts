@@ -10,7 +10,7 @@ import { loadGuest, type BuiltinGuest } from '../guests/index.js';
 import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, RUN_STATE_RUNNING } from '../kvm-run.js';
 import { loadHandlers, type ExitHandler } from '../vmm/handlers.js';
 import '../vmm/pci-host-handler.js';
-import { DESTROY_WORD, type VcpuWorkerApi, type VcpuWorkerData } from './protocol.js';
+import { DESTROY_WORD, RELEASED_WORD, type VcpuWorkerApi, type VcpuWorkerData } from './protocol.js';
 
 /** Unwinds the guest when the vCPU is destroyed. */
 class VcpuDestroyed extends Error {}
@@ -66,6 +66,7 @@ cpu.poll = () => {
 function cleanup(): void {
   requests.release();
   view.detach();
+  Atomics.store(run.i32, RELEASED_WORD, 1);
 }
 
 async function main(guest: BuiltinGuest, args: unknown): Promise<void> {
@@ -111,9 +112,16 @@ async function waitForRunAsync(): Promise<void> {
 const api: VcpuWorkerApi = {
   async start(guestName, args, specs) {
     // Load errors (unknown guest, bad handler) reject createVcpu rather than the first run.
-    const guest = await loadGuest(guestName);
-    handlers = await loadHandlers(specs, { vcpuId: data.id, vm: view, run });
+    let guest: BuiltinGuest;
+    try {
+      guest = await loadGuest(guestName);
+      handlers = await loadHandlers(specs, { vcpuId: data.id, vm: view, run });
+    } catch (e) {
+      cleanup();
+      throw e;
+    }
     void main(guest, args).finally(cleanup);
+    return { vmReader: view.shared.srcuReader.slot, hostReader: view.host.readerSlot() };
   },
 };
 Comlink.expose(api, nodeEndpoint(parentPort));
