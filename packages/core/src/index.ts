@@ -13,7 +13,7 @@ export type { MmuNotifier } from './host/mmu-notifier.js';
 export { Srcu, SrcuReader, SRCU_MAX_READERS } from './srcu.js';
 export type { MmioBusDevice } from './vm/io-bus.js';
 export type { MmuStats } from './mmu/mmu.js';
-export { VcpuMmu, RET_PF_FIXED, RET_PF_EMULATE_FF, RET_PF_MMIO, RET_PF_MEMORY_FAULT, RET_PF_EFAULT } from './mmu/vcpu-mmu.js';
+export { VcpuMmu, RET_PF_FIXED, RET_PF_EMULATE_FF, RET_PF_MMIO, RET_PF_MEMORY_FAULT, RET_PF_EFAULT, RET_PF_ENOMEM } from './mmu/vcpu-mmu.js';
 export { VcpuRequests, VcpuTable, KVM_MAX_VCPUS } from './mmu/vcpus.js';
 export { SPTE_WRITABLE, spteFrame } from './mmu/spte.js';
 export { TLB_ENTRIES } from './mmu/tlb.js';

@@ -3,7 +3,7 @@
  * the slow path (TDP walk, page fault, MMIO emulation, exits). Runs in the vCPU's own thread.
  */
 import {
-  KVM_EXIT_HLT, KVM_EXIT_SHUTDOWN, RET_PF_EFAULT, RET_PF_EMULATE_FF, RET_PF_FIXED, RET_PF_MEMORY_FAULT, RET_PF_MMIO,
+  KVM_EXIT_HLT, KVM_EXIT_SHUTDOWN, RET_PF_EFAULT, RET_PF_EMULATE_FF, RET_PF_ENOMEM, RET_PF_FIXED, RET_PF_MEMORY_FAULT, RET_PF_MMIO,
   SPTE_WRITABLE, spteFrame, TLB_ENTRIES, type VcpuMmu,
 } from '@vcpu-rt/core';
 import type { GuestContext } from './guest.js';
@@ -18,8 +18,8 @@ const PAGE = 4096;
 export interface ExitPath {
   /** Delivers the exit in kvm_run and returns when the vCPU may continue. */
   exit(): void;
-  /** Fails KVM_RUN with `errno`, then returns when the vCPU is run again. */
-  fail(errno: number, message: string): void;
+  /** Fails KVM_RUN with `errno` (and kvm_run.memory_fault if given), then returns when the vCPU is run again. */
+  fail(errno: number, message: string, memoryFault?: { flags: number; gpa: number; size: number }): void;
 }
 
 /** Counters of what the CPU did. */
@@ -177,7 +177,8 @@ export class Cpu implements GuestContext {
       if (this.mmu.walk(gfn, false)) return this.frameRead(gfn, gpa, size);
       this.counters[PAGE_FAULTS]++;
       const r = this.mmu.pageFault(gpa, false);
-      if (r === RET_PF_FIXED) return this.frameRead(gfn, gpa, size);
+      // Fixed: go round again through the TDP table (a flush on re-entry may have emptied the TLB).
+      if (r === RET_PF_FIXED) continue;
       if (r === RET_PF_EMULATE_FF) {
         this.counters[PCI_HOLE_EMULATED]++;
         return size === 8 ? 0xffff_ffff_ffff_ffffn : 2 ** (8 * size) - 1;
@@ -200,10 +201,9 @@ export class Cpu implements GuestContext {
         this.counters[PAGE_FAULTS]++;
         const r = this.mmu.pageFault(gpa, true);
         if (r === RET_PF_MMIO) return this.mmioWrite(gpa, size, v);
-        if (r !== RET_PF_FIXED) {
-          this.faultExit(r);
-          continue;
-        }
+        // Fixed or not, look again: a harvest on re-entry may have write-protected the page.
+        if (r !== RET_PF_FIXED) this.faultExit(r);
+        continue;
       }
       const at = spteFrame(this.sptes[gfn & MASK]) * PAGE + (gpa & 4095);
       const f = this.frames;
@@ -285,8 +285,11 @@ export class Cpu implements GuestContext {
       return;
     }
     if (r === RET_PF_EFAULT) {
-      this.run.setMemoryFault(mf.flags, mf.gpa, mf.size);
-      this.out.fail(-14, mf.size ? `guest access to gpa 0x${mf.gpa.toString(16)} could not be resolved` : 'guest access to a page with no present host mapping (KVM_MEM_ABSENT_MAPPING_FAULT without KVM_CAP_X86_MEMORY_FAULT_EXIT)');
+      this.out.fail(-14, mf.size ? `guest access to gpa 0x${mf.gpa.toString(16)} could not be resolved` : 'guest access to a page with no present host mapping (KVM_MEM_ABSENT_MAPPING_FAULT without KVM_CAP_X86_MEMORY_FAULT_EXIT)', mf);
+      return;
+    }
+    if (r === RET_PF_ENOMEM) {
+      this.out.fail(-12, 'no TDP page table could be allocated');
       return;
     }
     throw new Error(`page fault returned ${r}`);

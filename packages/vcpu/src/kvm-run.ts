@@ -105,10 +105,11 @@ export class KvmRun {
     this.i32[MF_SIZE] = size;
   }
 
-  /** Writes a ucall; values past UCALL_MAX_VALUES make it an assert. */
+  /** Writes a ucall; more than UCALL_MAX_VALUES values is a guest bug (RangeError). */
   setUcall(cmd: UcallCmd, values: readonly (number | bigint)[]): void {
+    if (values.length > UCALL_MAX_VALUES) throw new RangeError(`a ucall carries at most ${UCALL_MAX_VALUES} values (got ${values.length})`);
     this.i32[EXIT_REASON] = KVM_EXIT_IO;
-    const n = Math.min(values.length, UCALL_MAX_VALUES);
+    const n = values.length;
     this.i32[UCALL_CMD] = UCALLS.indexOf(cmd);
     this.i32[UCALL_N] = n;
     for (let i = 0; i < n; i++) {
@@ -127,8 +128,9 @@ export class KvmRun {
     this.i32[EXIT_REASON] = reason;
   }
 
-  /** vCPU side: KVM_RUN fails with `errno`, optionally with a message. */
-  setFailure(errno: number, message: string): void {
+  /** vCPU side: KVM_RUN fails with `errno` and a message; memory_fault is what KVM knows, or cleared. */
+  setFailure(errno: number, message: string, memoryFault?: { flags: number; gpa: number; size: number }): void {
+    this.setMemoryFault(memoryFault?.flags ?? 0, memoryFault?.gpa ?? 0, memoryFault?.size ?? 0);
     this.i32[ERRNO] = errno;
     const bytes = new TextEncoder().encode(message).subarray(0, ERROR_MAX);
     new Uint8Array(this.buffer, ERROR_TEXT, ERROR_MAX).set(bytes);

@@ -1,12 +1,12 @@
 /** KVM_CREATE_VCPU and KVM_RUN from the VMM's side: a worker thread per vCPU. */
 import { Worker } from 'node:worker_threads';
-import { ERRNO, KvmError, type KvmErrorCode, type Vm } from '@vcpu-rt/core';
+import { ERRNO, KVM_MAX_VCPUS, KvmError, type KvmErrorCode, type Vm } from '@vcpu-rt/core';
 import { Comlink, nodeEndpoint } from './comlink-node.js';
 import { readCpuStats, type CpuStats } from './cpu.js';
 import type { GuestSpec } from './guest.js';
 import { KvmRun, RUN_STATE_FAILED, RUN_STATE_RUN, type KvmExit } from './kvm-run.js';
 import type { VmmHandlerSpec } from './vmm/handlers.js';
-import { DESTROY_WORD, RELEASED_WORD, type VcpuLines, type VcpuWorkerApi, type VcpuWorkerData } from './worker/protocol.js';
+import { CLAIMED_WORD, DESTROY_WORD, RELEASED_WORD, type VcpuLines, type VcpuWorkerApi, type VcpuWorkerData } from './worker/protocol.js';
 
 /** Options of a vCPU beyond API.md's. */
 export interface VcpuOptions {
@@ -66,7 +66,8 @@ export class Vcpu {
       shared.srcu.reclaim(this.lines.vmReader);
       shared.host.reclaimHostReader(this.lines.hostReader);
     }
-    if (!shared.vcpus.isFree(this.id)) shared.vcpus.reclaim(this.id);
+    // Only a line this thread claimed: a duplicate id's thread never held the live vCPU's line.
+    if (Atomics.load(this.kvmRun.i32, CLAIMED_WORD) !== 0 && !shared.vcpus.isFree(this.id)) shared.vcpus.reclaim(this.id);
     Atomics.store(this.kvmRun.i32, RELEASED_WORD, 1);
   }
 
@@ -74,6 +75,8 @@ export class Vcpu {
   static async create(vm: Vm, id: number, spec: GuestSpec, options: VcpuOptions = {}): Promise<Vcpu> {
     if (!Number.isInteger(id) || id < 0) throw new KvmError('EINVAL', `createVcpu: id must be a non-negative integer (got ${String(id)})`);
     if (!spec || typeof spec.guest !== 'string') throw new KvmError('EINVAL', 'createVcpu: guest must be { guest: string, args? }');
+    if (id >= KVM_MAX_VCPUS) throw new KvmError('EINVAL', `createVcpu: id must be < KVM_MAX_VCPUS (${KVM_MAX_VCPUS})`);
+    if (!vm.shared.vcpus.isFree(id)) throw new KvmError('EEXIST', `createVcpu: vCPU ${id} already exists`);
     const run = new KvmRun();
     const data: VcpuWorkerData = { handle: vm.handle(), id, kvmRun: run.buffer };
     const worker = new Worker(workerUrl, { workerData: data });

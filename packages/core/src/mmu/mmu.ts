@@ -36,6 +36,7 @@ export class KvmMmu {
 
   /** kvm_arch_flush_shadow_memslot: drop every mapping of a slot being deleted or moved. */
   flushShadowMemslot(slot: Memslot): void {
+    if (slot.asId !== 0) return; // the TDP table maps address space 0 only
     this.zapGfnRange(slot.baseGfn, slot.baseGfn + slot.npages);
   }
 
@@ -44,7 +45,7 @@ export class KvmMmu {
    * next write to each page faults and is logged (unless the bitmap starts all ones).
    */
   slotApplyFlags(old: Memslot | null, fresh: Memslot | null, initiallySet: boolean): void {
-    if (!old || !fresh) return;
+    if (!old || !fresh || fresh.asId !== 0) return;
     const enabling = !(old.flags & KVM_MEM_LOG_DIRTY_PAGES) && fresh.flags & KVM_MEM_LOG_DIRTY_PAGES;
     if (enabling && !initiallySet) this.writeProtect(fresh.baseGfn, fresh.baseGfn + fresh.npages);
   }

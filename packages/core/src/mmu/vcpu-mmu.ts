@@ -24,6 +24,8 @@ export const RET_PF_MMIO = 2;
 export const RET_PF_MEMORY_FAULT = 3;
 /** KVM_RUN fails with EFAULT (memoryFault filled in when the model can, as KVM_CAP_MEMORY_FAULT_INFO says). */
 export const RET_PF_EFAULT = 4;
+/** KVM_RUN fails with ENOMEM: no TDP page table could be allocated. */
+export const RET_PF_ENOMEM = 5;
 
 /** Faults in a row that lose to concurrent invalidations before the vCPU sleeps a little. */
 const RETRY_SPIN = 64;
@@ -59,14 +61,31 @@ export class VcpuMmu {
     return true;
   }
 
-  /** kvm_tdp_page_fault for an access at `gpa`. Returns a RET_PF_* code. */
+  /**
+   * kvm_tdp_page_fault for an access at `gpa`. Returns a RET_PF_* code. Like KVM after a VM exit,
+   * the vCPU is outside guest mode meanwhile: remote TLB flushes do not wait for it, and it handles
+   * their requests before it re-enters.
+   */
   pageFault(gpa: number, write: boolean): number {
+    this.requests.exitGuest();
+    try {
+      return this.tdpPageFault(gpa, write);
+    } catch (e) {
+      if (e instanceof KvmError && e.code === 'ENOMEM') return RET_PF_ENOMEM;
+      throw e;
+    } finally {
+      if (this.requests.enterGuest() !== 0) this.checkRequests();
+    }
+  }
+
+  private tdpPageFault(gpa: number, write: boolean): number {
     const vm = this.vm;
     const r = vm.reader;
     const gfn = Math.floor(gpa / PAGE_SIZE);
     const idx = vm.srcuReader.lock();
     try {
       for (let attempt = 0; ; attempt++) {
+        if (attempt >= RETRY_SPIN) Atomics.wait(this.sleeper, 0, 0, 0.05);
         const ref = this.cache.lookup(0, gfn);
         // No slot, or one being deleted or moved: MMIO (kvm_is_visible_memslot fails).
         if (ref < 0) return RET_PF_MMIO;
@@ -109,15 +128,18 @@ export class VcpuMmu {
           const bitmap = r.dirtyBitmap(ref);
           // Dirty logging maps pages read-only until written, so that the first write is logged.
           const writable = !(flags & KVM_MEM_READONLY) && (write || bitmap < 0);
-          if (write && bitmap >= 0) {
-            vm.dirty.arena.refresh();
-            markDirty(vm.dirty.arena.i32, bitmap, rel);
+          if (this.install(gfn, makeSpte(frame, writable), seq)) {
+            // Marked after the writable spte exists: a harvest in between write-protects it again,
+            // and the bit set here reports the write in the next round.
+            if (write && bitmap >= 0) {
+              vm.dirty.arena.refresh();
+              markDirty(vm.dirty.arena.i32, bitmap, rel);
+            }
+            return RET_PF_FIXED;
           }
-          if (this.install(gfn, makeSpte(frame, writable), seq)) return RET_PF_FIXED;
         } finally {
           host.readUnlock(hidx);
         }
-        if (attempt >= RETRY_SPIN) Atomics.wait(this.sleeper, 0, 0, 0.05);
       }
     } finally {
       vm.srcuReader.unlock(idx);
@@ -135,7 +157,8 @@ export class VcpuMmu {
     if (old !== spte && !tdp.exchange(gfn, old, spte)) return false;
     const ctl = this.vm.ctl;
     if (ctl.mmuInvalidateInProgress() !== 0 || ctl.mmuInvalidateSeq() !== seq) {
-      tdp.exchange(gfn, spte, 0);
+      // Another vCPU may have cached the spte meanwhile; the invalidation's own flush came before.
+      if (tdp.exchange(gfn, spte, 0)) this.vm.mmu.flushRemoteTlbs();
       return false;
     }
     this.spte = spte;

@@ -30,7 +30,7 @@ export interface VmOptions {
   disabledCaps?: number[];
   /** Host physical memory for page frames, in bytes (default 1 GiB). */
   hostMemoryBytes?: number;
-  /** Host MAXPHYADDR, which bounds guest frame numbers (kvm_mmu_max_gfn); default 46. */
+  /** Host MAXPHYADDR, which bounds guest frame numbers (kvm_mmu_max_gfn); default 46, at most 48 (4-level TDP). */
   physAddrBits?: number;
   /**
    * How KVM_MEM_PCI_HOLE reads are served: 'emulate' (default, seed 003 v2: emulated in the kernel
@@ -72,7 +72,8 @@ export class Vm {
     check(!(nrAs === 2 && this.disabled.has(KVM_CAP_MULTI_ADDRESS_SPACE)), 'EINVAL',
       'createVm: addressSpaces 2 needs KVM_CAP_MULTI_ADDRESS_SPACE, which disabledCaps removes');
     const physAddrBits = options.physAddrBits ?? 46;
-    check(Number.isInteger(physAddrBits) && physAddrBits >= 32 && physAddrBits <= 52, 'EINVAL', () => `createVm: physAddrBits must be an integer in [32, 52] (got ${physAddrBits})`);
+    // The TDP table has 4 levels, as 4-level EPT: 48-bit guest physical addresses at most.
+    check(Number.isInteger(physAddrBits) && physAddrBits >= 32 && physAddrBits <= 48, 'EINVAL', () => `createVm: physAddrBits must be an integer in [32, 48] (got ${physAddrBits})`);
 
     this.memslotImpl = impl;
     this.host = HostMemory.create(options.hostMemoryBytes === undefined ? {} : { physicalBytes: options.hostMemoryBytes });

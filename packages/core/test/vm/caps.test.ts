@@ -193,6 +193,7 @@ const BAD_OPTIONS: Array<[string, unknown, string]> = [
   ['disabledCaps with a capability the model does not implement', { disabledCaps: [9999] }, 'disabledCaps'],
   ['physAddrBits 31', { physAddrBits: 31 }, 'physAddrBits'],
   ['physAddrBits 53', { physAddrBits: 53 }, 'physAddrBits'],
+  ['physAddrBits 49 (past the 4-level TDP)', { physAddrBits: 49 }, 'physAddrBits'],
   ['physAddrBits 40.5', { physAddrBits: 40.5 }, 'physAddrBits'],
   ['hostMemoryBytes 4096 (less than two pages)', { hostMemoryBytes: 4096 }, 'physicalBytes'],
   ['hostMemoryBytes negative', { hostMemoryBytes: -1 }, 'physicalBytes'],

@@ -220,7 +220,7 @@ const acceptRows: AcceptRow[] = [
   { name: 'userspaceAddr + memorySize == TASK_SIZE_MAX', region: { ...OK, userspaceAddr: TASK_SIZE_MAX - 4 * P }, change: 'create' },
   { name: 'exactly KVM_MEM_MAX_NR_PAGES pages', region: { ...OK, guestPhysAddr: 0, userspaceAddr: 0, memorySize: KVM_MEM_MAX_NR_PAGES * P }, change: 'create' },
   { name: 'last gfn == kvm_mmu_max_gfn (physAddrBits 46)', region: { ...OK, guestPhysAddr: 2 ** 46 - P, memorySize: P }, change: 'create' },
-  { name: 'last gfn == kvm_mmu_max_gfn (physAddrBits 52, bigint gpa)', vm: { physAddrBits: 52 }, region: { ...OK, guestPhysAddr: (1n << 52n) - BigInt(2 * P), memorySize: 2n * BigInt(P) }, change: 'create' },
+  { name: 'last gfn == kvm_mmu_max_gfn (physAddrBits 48, the 4-level TDP maximum, bigint gpa)', vm: { physAddrBits: 48 }, region: { ...OK, guestPhysAddr: (1n << 48n) - BigInt(2 * P), memorySize: 2n * BigInt(P) }, change: 'create' },
   { name: 'bigint fields', region: { slot: 5, flags: 0, guestPhysAddr: 0x400000n, memorySize: 4n * BigInt(P), userspaceAddr: BigInt(UA) }, change: 'create' },
   { name: 'every supported flag but PCI_HOLE together', region: { ...OK, flags: KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KVM_MEM_ABSENT_MAPPING_FAULT }, change: 'create' },
   { name: 'PCI_HOLE with userspaceAddr 0', region: { ...OK, flags: KVM_MEM_PCI_HOLE, userspaceAddr: 0 }, change: 'create' },

@@ -6,6 +6,8 @@ import type { VmmHandlerSpec } from '../vmm/handlers.js';
 export const DESTROY_WORD = 20;
 /** kvm_run word the vCPU thread sets once it has given back its vCPU line and SRCU readers. */
 export const RELEASED_WORD = 21;
+/** kvm_run word the vCPU thread sets once it holds its vCPU line. */
+export const CLAIMED_WORD = 22;
 
 /** The shared lines a vCPU thread holds, for reclaiming them if it dies. */
 export interface VcpuLines {

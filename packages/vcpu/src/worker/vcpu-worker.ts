@@ -10,7 +10,7 @@ import { loadGuest, type BuiltinGuest } from '../guests/index.js';
 import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, RUN_STATE_RUNNING } from '../kvm-run.js';
 import { loadHandlers, type ExitHandler } from '../vmm/handlers.js';
 import '../vmm/pci-host-handler.js';
-import { DESTROY_WORD, RELEASED_WORD, type VcpuWorkerApi, type VcpuWorkerData } from './protocol.js';
+import { CLAIMED_WORD, DESTROY_WORD, RELEASED_WORD, type VcpuWorkerApi, type VcpuWorkerData } from './protocol.js';
 
 /** Unwinds the guest when the vCPU is destroyed. */
 class VcpuDestroyed extends Error {}
@@ -19,11 +19,21 @@ const data = workerData as VcpuWorkerData;
 const run = new KvmRun(data.kvmRun);
 const view = attachVm(data.handle as VmHandle);
 const requests = new VcpuTable(view.shared.vcpus.buffer).claim(data.id);
+Atomics.store(run.i32, CLAIMED_WORD, 1);
 const mmu = new VcpuMmu(view.shared, requests);
 let handlers: ExitHandler[] = [];
 
 function destroyed(): boolean {
   return Atomics.load(run.i32, DESTROY_WORD) !== 0;
+}
+
+/** Sleeps until the VMM runs the vCPU again, waking for a destroy too (it may have raced our exit). */
+function waitForRun(): void {
+  for (let st = run.state; st !== RUN_STATE_RUN; st = run.state) {
+    if (destroyed()) throw new VcpuDestroyed();
+    Atomics.wait(run.i32, 0, st, 50);
+  }
+  run.setState(RUN_STATE_RUNNING);
 }
 
 function reenter(): void {
@@ -44,14 +54,14 @@ const out: ExitPath = {
       }
     }
     run.setState(RUN_STATE_EXITED);
-    run.waitForRun();
+    waitForRun();
     reenter();
   },
-  fail(errno, message) {
+  fail(errno, message, memoryFault) {
     requests.exitGuest();
-    run.setFailure(errno, message);
+    run.setFailure(errno, message, memoryFault);
     run.setState(RUN_STATE_FAILED);
-    run.waitForRun();
+    waitForRun();
     reenter();
   },
 };
