@@ -6,7 +6,7 @@
 import test from 'ava';
 import { KVM_EXIT_MMIO, KVM_MEM_READONLY, PAGE_SIZE } from '@vcpu-rt/core';
 import type { Op } from '@vcpu-rt/vcpu';
-import { addSlot, completeMmioRead, describe, le64, newVm, spawn, u64, ucall } from './_helpers.js';
+import { addSlot, completeMmioRead, describe, le64, MiB, newVm, spawn, u64, ucall } from './_helpers.js';
 
 const RO_GPA = 0x50000000;
 const BUS_GPA = 0xfe000000;
@@ -42,6 +42,7 @@ test('KVM_MEM_READONLY: reads return the slot memory, writes exit as MMIO writes
 
 test('in-kernel MMIO bus: a discardWrites device reads as its fill byte and swallows writes without exits', async (t) => {
   const vm = newVm(t);
+  addSlot(vm, { slot: 0, gpa: 0, size: 1 * MiB }); // RAM: a vCPU needs memory to fetch code from
   vm.registerMmioDevice({ gpa: BUS_GPA, len: 2 * PAGE_SIZE, fill: 0xff, discardWrites: true });
   const ops: Op[] = [
     { op: 'read', gpa: BUS_GPA, size: 4 },
@@ -70,6 +71,7 @@ test('in-kernel MMIO bus: a discardWrites device reads as its fill byte and swal
 
 test('in-kernel MMIO bus: without discardWrites, reads are answered in the kernel and writes exit', async (t) => {
   const vm = newVm(t);
+  addSlot(vm, { slot: 0, gpa: 0, size: 1 * MiB }); // RAM: a vCPU needs memory to fetch code from
   vm.registerMmioDevice({ gpa: BUS_GPA, len: PAGE_SIZE, fill: 0xab, discardWrites: false });
   const ops: Op[] = [
     { op: 'read', gpa: BUS_GPA + 2, size: 2 },

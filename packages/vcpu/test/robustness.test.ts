@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import test, { type ExecutionContext } from 'ava';
-import { KVM_EXIT_IO, PAGE_SIZE, type Vm } from '@vcpu-rt/core';
+import { KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_IO, PAGE_SIZE, type Vm } from '@vcpu-rt/core';
 import { createVcpu, GuestError, type Vcpu } from '@vcpu-rt/vcpu';
 import { addSlot, describe, fixture, newVm, spawn, ucall, until, within } from './_helpers.js';
 
@@ -155,4 +155,13 @@ test('run() while a run() is pending is EBUSY; a second destroy() does not hang'
   await within(vcpu.destroy().catch(() => {}), 3000, 'destroy() again');
   const exit = await running.catch(() => undefined);
   t.true(exit === undefined || exit.reason !== KVM_EXIT_IO, exit ? describe(exit) : 'rejected');
+});
+
+test('set_memory_region_test test_zero_memory_regions: a vCPU of a VM with no memslot exits with KVM_EXIT_INTERNAL_ERROR, until a slot exists', async (t) => {
+  const vm = newVm(t);
+  const vcpu = await spawn(t, vm, 0, { guest: 'ops', args: { ops: [{ op: 'ucall' }] } });
+  t.is((await vcpu.run()).reason, KVM_EXIT_INTERNAL_ERROR);
+  t.is((await vcpu.run()).reason, KVM_EXIT_INTERNAL_ERROR, 'every KVM_RUN fails the same way while there is no memory');
+  addSlot(vm, { slot: 0, gpa: 0, size: 64 * 1024 });
+  t.is((await vcpu.run()).reason, KVM_EXIT_IO);
 });

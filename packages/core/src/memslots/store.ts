@@ -46,6 +46,8 @@ export interface MemslotStoreHandle {
 export interface MemslotReader {
   /** ____gfn_to_memslot: the set's last-used slot, then a search; updates the last-used slot. */
   gfnToSlot(asId: number, gfn: number): number;
+  /** Slots in the active set of `asId`. */
+  count(asId: number): number;
   /** search_memslots: no cache (the per-vCPU variant keeps its own). */
   searchGfn(asId: number, gfn: number): number;
   /** Calls `fn(ref)` for every slot of `asId` whose hva range meets [start, last] (inclusive). */

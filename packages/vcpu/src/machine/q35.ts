@@ -27,6 +27,9 @@ export interface Q35Options {
   hostMemoryBytes?: number;
 }
 
+/** Guest RAM below the ECAM window (slot 0), where the guest's code lives; untouched by the scan. */
+export const Q35_RAM_BYTES = 16 << 20;
+
 /** A q35-like VM, set up for one strategy. */
 export class Q35Machine {
   readonly pci: PciHost;
@@ -34,7 +37,7 @@ export class Q35Machine {
   readonly scanHolePages: number[];
   /** Maximal ranges [first, end) of ECAM pages with no present function. */
   readonly holeRanges: Array<[number, number]>;
-  /** Memslots the strategy created. */
+  /** Memslots the strategy created (besides the RAM slot). */
   slots = 0;
 
   private constructor(readonly vm: Vm, readonly options: Required<Omit<Q35Options, 'hostMemoryBytes'>>, private readonly handle: PciHostHandle) {
@@ -96,6 +99,8 @@ export class Q35Machine {
   private setup(): void {
     const { vm } = this;
     const base = this.options.ecamBase;
+    // RAM: mapped lazily, so it costs host memory only where the guest touches it (the scan does not).
+    vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0, memorySize: Q35_RAM_BYTES, userspaceAddr: vm.host.mmap(Q35_RAM_BYTES) });
     let id = 1;
     switch (this.options.strategy) {
       case 'mmio-exit':

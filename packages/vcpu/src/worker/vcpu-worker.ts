@@ -3,7 +3,7 @@
  * calls, and delivers exits to the in-thread VMM handlers or to the Vcpu.run() caller.
  */
 import { workerData, parentPort } from 'node:worker_threads';
-import { attachVm, KvmError, KVM_EXIT_HLT, VcpuMmu, VcpuTable, type VmHandle } from '@vcpu-rt/core';
+import { attachVm, KvmError, KVM_EXIT_HLT, KVM_EXIT_INTERNAL_ERROR, VcpuMmu, VcpuTable, type VmHandle } from '@vcpu-rt/core';
 import { Comlink, nodeEndpoint } from '../comlink-node.js';
 import { Cpu, type ExitPath } from '../cpu.js';
 import { loadGuest, type BuiltinGuest } from '../guests/index.js';
@@ -22,6 +22,16 @@ const requests = new VcpuTable(view.shared.vcpus.buffer).claim(data.id);
 Atomics.store(run.i32, CLAIMED_WORD, 1);
 const mmu = new VcpuMmu(view.shared, requests);
 let handlers: ExitHandler[] = [];
+
+/** No memslot in address space 0: nothing to fetch the first instruction from. */
+function noMemory(): boolean {
+  const idx = view.srcuReadLock();
+  try {
+    return view.shared.reader.count(0) === 0;
+  } finally {
+    view.srcuReadUnlock(idx);
+  }
+}
 
 function destroyed(): boolean {
   return Atomics.load(run.i32, DESTROY_WORD) !== 0;
@@ -83,6 +93,12 @@ async function main(guest: BuiltinGuest, args: unknown): Promise<void> {
   await waitForRunAsync();
   try {
     reenter();
+    // The vCPU fetches its first instruction from guest memory: with no memslot at all it cannot,
+    // and KVM_RUN exits with KVM_EXIT_INTERNAL_ERROR (set_memory_region_test's test_zero_memory_regions).
+    while (noMemory()) {
+      run.setReason(KVM_EXIT_INTERNAL_ERROR);
+      out.exit();
+    }
     const values = await guest(cpu, args);
     cpu.ucall('done', Array.isArray(values) ? values : []);
     // A guest that has finished halts on every later KVM_RUN.

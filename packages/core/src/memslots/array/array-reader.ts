@@ -31,6 +31,12 @@ export class ArrayReader implements MemslotReader {
     return -1;
   }
 
+  count(asId: number): number {
+    const a = this.arenas[asId * 2 + this.ctl.active(asId)];
+    a.refresh();
+    return Atomics.load(a.i32, A_USED);
+  }
+
   searchGfn(asId: number, gfn: number): number {
     const buf = asId * 2 + this.ctl.active(asId);
     const a = this.arenas[buf];

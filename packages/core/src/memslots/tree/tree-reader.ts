@@ -3,7 +3,7 @@ import type { GrowableArena } from '../../sync/growable.js';
 import type { MemslotsCtl } from '../ctl.js';
 import type { MemslotReader } from '../store.js';
 import {
-  gfnNode, H_GFN_ROOT, H_HVA_ROOT, H_LAST_USED, headerBase, hvaMax, hvaNode, R_BASE_GFN, R_DIRTY, R_FLAGS, R_ID,
+  gfnNode, H_GFN_ROOT, H_HVA_ROOT, H_LAST_USED, H_NR, headerBase, hvaMax, hvaNode, R_BASE_GFN, R_DIRTY, R_FLAGS, R_ID,
   R_NPAGES, R_UADDR, rw,
 } from './layout.js';
 import { NIL } from './rbtree.js';
@@ -23,6 +23,10 @@ export class TreeReader implements MemslotReader {
     const slot = this.search(asId, set, gfn);
     if (slot !== NIL) Atomics.store(this.header, lastUsedWord, slot);
     return slot;
+  }
+
+  count(asId: number): number {
+    return Atomics.load(this.header, headerBase(asId, this.ctl.active(asId)) + H_NR);
   }
 
   searchGfn(asId: number, gfn: number): number {
