@@ -12,3 +12,4 @@ export { PciHost, Q35_DEFAULT_DEVICES, createPciHost, ecamOffset, type PciFuncti
 export type { PciScanArgs } from './guests/pci-scan.js';
 export type { MemstressArgs } from './guests/memstress.js';
 export type { MemslotPerfArgs } from './guests/memslot-perf.js';
+export type { MmioSinkArgs } from './vmm/mmio-sink.js';

@@ -9,7 +9,7 @@ import {
   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_INITIALLY_SET, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE, KVM_EXIT_IO,
   KVM_MEM_LOG_DIRTY_PAGES, PAGE_SIZE, type Vm,
 } from '@vcpu-rt/core';
-import type { Op } from '@vcpu-rt/vcpu';
+import type { Op, Vcpu } from '@vcpu-rt/vcpu';
 import { STOP, WRITES } from './fixtures/dirty.js';
 import { addSlot, bitmapOf, bitsSet, describe, fixture, newVm, spawn, u64, ucall, until, within } from './_helpers.js';
 
@@ -55,46 +55,72 @@ test('dirty_log_test: GET_DIRTY_LOG reports exactly the written pages, and write
   t.is(u64(vm.host.read(hva + 127 * PAGE_SIZE + 8, 8)), (4n << 16n) | 127n);
 });
 
-test('dirty_log_test: writes by a vCPU spinning in guest mode are never missed across concurrent fetches', async (t) => {
-  const vm = newVm(t);
-  const hva = dirtySlot(vm);
-  const ctl = new Int32Array(new SharedArrayBuffer(64));
-  const vcpu = await spawn(t, vm, 0, { guest: fixture('dirty', 'dirtyWriter'), args: { gpa: GPA, pages: NPAGES, ctl: ctl.buffer } });
-  const snapshot = (): bigint[] => {
-    const mem = vm.host.read(hva, NPAGES * PAGE_SIZE);
-    return Array.from({ length: NPAGES }, (_, p) => u64(mem, p * PAGE_SIZE));
-  };
-  const bit = (log: Uint8Array, p: number): boolean => (log[p >> 3] & (1 << (p & 7))) !== 0;
-
-  let prevSnap = snapshot();
-  let prevLog = vm.getDirtyLog(TEST_MEM_SLOT);
-  const running = vcpu.run();
-  await until(() => Atomics.load(ctl, WRITES) > 1000, 10_000, 'the guest to write');
-  const missed: string[] = [];
-  let changed = 0;
-  let oddDirty = 0;
-  const ROUNDS = 60;
-  for (let k = 1; k <= ROUNDS; k++) {
-    const writesBefore = Atomics.load(ctl, WRITES);
-    await until(() => Atomics.load(ctl, WRITES) > writesBefore + 200, 10_000, 'more guest writes');
-    const snap = snapshot();
-    const log = vm.getDirtyLog(TEST_MEM_SLOT);
-    for (let p = 0; p < NPAGES; p++) {
-      if (p % 2 === 1 && bit(log, p)) oddDirty++;
-      if (snap[p] === prevSnap[p]) continue;
-      changed++;
-      // A write between the two snapshots was logged by the fetch before or after the second one.
-      if (!bit(prevLog, p) && !bit(log, p)) missed.push(`round ${k} page ${p}: ${prevSnap[p]} -> ${snap[p]}`);
+for (const nrVcpus of [1, 2]) {
+  test(`dirty_log_test: writes by ${nrVcpus} vCPU(s) spinning in guest mode are never missed across concurrent fetches`, async (t) => {
+    const vm = newVm(t);
+    const hva = dirtySlot(vm);
+    const ctl = new Int32Array(new SharedArrayBuffer(64));
+    const vcpus: Vcpu[] = [];
+    for (let i = 0; i < nrVcpus; i++) {
+      vcpus.push(await spawn(t, vm, i, { guest: fixture('dirty', 'dirtyWriter'), args: { gpa: GPA, pages: NPAGES, ctl: ctl.buffer, nrVcpus } }));
     }
-    prevSnap = snap;
-    prevLog = log;
-  }
-  Atomics.store(ctl, STOP, 1);
-  const exit = await within(running, 10_000, 'the guest to stop');
-  t.is(exit.reason, KVM_EXIT_IO, describe(exit));
-  t.deepEqual(missed.slice(0, 10), [], `${missed.length} writes were not logged`);
-  t.is(oddDirty, 0, 'pages the guest never writes are never dirty');
-  t.true(changed > ROUNDS, `pages changed ${changed} times over ${ROUNDS} rounds`);
+    const writes = (): number => vcpus.reduce((sum, _, i) => sum + Atomics.load(ctl, WRITES + 2 * i), 0);
+    const snapshot = (): bigint[] => {
+      const mem = vm.host.read(hva, NPAGES * PAGE_SIZE);
+      return Array.from({ length: NPAGES }, (_, p) => u64(mem, p * PAGE_SIZE));
+    };
+    const bit = (log: Uint8Array, p: number): boolean => (log[p >> 3] & (1 << (p & 7))) !== 0;
+
+    let prevSnap = snapshot();
+    let prevLog = vm.getDirtyLog(TEST_MEM_SLOT);
+    const running = vcpus.map((v) => v.run());
+    await until(() => vcpus.every((_, i) => Atomics.load(ctl, WRITES + 2 * i) > 1000), 10_000, 'the guests to write');
+    const missed: string[] = [];
+    let changed = 0;
+    let neverWritten = 0;
+    const ROUNDS = 60;
+    for (let k = 1; k <= ROUNDS; k++) {
+      const before = writes();
+      await until(() => writes() > before + 200, 10_000, 'more guest writes');
+      // Snapshot, then fetch: a write between two snapshots is in the fetch before or after the second.
+      const snap = snapshot();
+      const log = vm.getDirtyLog(TEST_MEM_SLOT);
+      for (let p = 0; p < NPAGES; p++) {
+        if (p % 2 === 1 && bit(log, p)) neverWritten++;
+        if (snap[p] === prevSnap[p]) continue;
+        changed++;
+        if (!bit(prevLog, p) && !bit(log, p)) missed.push(`round ${k} page ${p}: ${prevSnap[p]} -> ${snap[p]}`);
+      }
+      prevSnap = snap;
+      prevLog = log;
+    }
+    Atomics.store(ctl, STOP, 1);
+    const exits = await within(Promise.all(running), 10_000, 'the guests to stop');
+    for (const exit of exits) t.is(exit.reason, KVM_EXIT_IO, describe(exit));
+    t.deepEqual(missed.slice(0, 10), [], `${missed.length} writes were not logged`);
+    t.is(neverWritten, 0, 'pages the guests never write are never dirty');
+    t.true(changed > ROUNDS, `pages changed ${changed} times over ${ROUNDS} rounds`);
+  });
+}
+
+test('dirty logging enabled on a slot the guest already maps writable (FLAGS_ONLY): later writes are logged', async (t) => {
+  const vm = newVm(t);
+  const hva = addSlot(vm, { slot: TEST_MEM_SLOT, gpa: GPA, size: NPAGES * PAGE_SIZE });
+  const vcpu = await spawn(t, vm, 0, { guest: 'ops', args: { ops: batches([[0, 1, 2, 3], [1, 3], [0]]) } });
+  ucall(t, await vcpu.run(), 'sync'); // pages 0-3 now mapped writable, in the TLB
+  t.throws(() => vm.getDirtyLog(TEST_MEM_SLOT), { code: 'ENOENT' });
+  const change = vm.setUserMemoryRegion({ slot: TEST_MEM_SLOT, flags: KVM_MEM_LOG_DIRTY_PAGES, guestPhysAddr: GPA, memorySize: NPAGES * PAGE_SIZE, userspaceAddr: hva });
+  t.is(change, 'flags_only');
+  t.is(vm.nrMemslotsDirtyLogging, 1);
+  t.deepEqual(bitsSet(vm.getDirtyLog(TEST_MEM_SLOT)), [], 'nothing written since logging started');
+  ucall(t, await vcpu.run(), 'sync');
+  t.deepEqual(bitsSet(vm.getDirtyLog(TEST_MEM_SLOT)), [1, 3], 'kvm_mmu_slot_apply_flags write-protected the mapped pages');
+  // Logging off again: writes go on, the log is gone.
+  vm.setUserMemoryRegion({ slot: TEST_MEM_SLOT, flags: 0, guestPhysAddr: GPA, memorySize: NPAGES * PAGE_SIZE, userspaceAddr: hva });
+  ucall(t, await vcpu.run(), 'sync');
+  t.throws(() => vm.getDirtyLog(TEST_MEM_SLOT), { code: 'ENOENT' });
+  t.is(u64(vm.host.read(hva + 8, 8)), (3n << 16n) | 0n, 'the last write landed');
+  ucall(t, await vcpu.run(), 'done');
 });
 
 test('dirty_log_test with KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: GET does not clear, CLEAR_DIRTY_LOG re-protects', async (t) => {

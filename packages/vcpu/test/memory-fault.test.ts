@@ -98,3 +98,20 @@ test('KVM_CAP_MEMORY_FAULT_INFO: a slot whose host memory is unmapped fails KVM_
   t.is(err?.code, 'EFAULT');
   t.deepEqual((err as KvmRunError | undefined)?.memoryFault, { flags: 0, gpa: GPA, size: PAGE_SIZE });
 });
+
+test('seed 002: a page dropped with madvise(DONTNEED) is absent again and exits again', async (t) => {
+  const vm = newVm(t);
+  vm.enableCap(KVM_CAP_X86_MEMORY_FAULT_EXIT, [KVM_MEMFAULT_REASON_ABSENT_MAPPING]);
+  const hva = addSlot(vm, { slot: SLOT, gpa: GPA, size: 4 * PAGE_SIZE, flags: KVM_MEM_ABSENT_MAPPING_FAULT });
+  vm.host.write(hva, le64(1n));
+  const vcpu = await spawn(t, vm, 0, {
+    guest: 'ops', args: { ops: [{ op: 'read', gpa: GPA, size: 8 }, { op: 'ucall' }, { op: 'read', gpa: GPA, size: 8 }] },
+  });
+  t.deepEqual(ucall(t, await vcpu.run(), 'sync'), [1n], 'present: no exit');
+  vm.host.madvise(hva, PAGE_SIZE, 'dontneed');
+  const exit = await vcpu.run();
+  t.is(exit.reason, KVM_EXIT_MEMORY_FAULT, describe(exit));
+  if (exit.reason === KVM_EXIT_MEMORY_FAULT) t.deepEqual(exit.memoryFault, { flags: KVM_MEMFAULT_REASON_ABSENT_MAPPING, gpa: GPA, size: PAGE_SIZE });
+  vm.host.write(hva, le64(2n));
+  t.deepEqual(ucall(t, await vcpu.run(), 'done'), [2n]);
+});

@@ -74,3 +74,31 @@ for (const pciHole of ['emulate', 'allones'] as const) {
     }
   });
 }
+
+for (const pciHole of ['emulate', 'allones'] as const) {
+  test(`memory_slot_pci_hole, moved and deleted: the old range stops reading 0xff (pciHole '${pciHole}')`, async (t) => {
+    const vm = newVm(t, { pciHole });
+    const region = { slot: MEM_REGION_SLOT, flags: KVM_MEM_PCI_HOLE, memorySize: MEM_REGION_SIZE, userspaceAddr: 0 };
+    vm.setUserMemoryRegion({ ...region, guestPhysAddr: MEM_REGION_GPA });
+    const MOVED = MEM_REGION_GPA + 0x100000;
+    const read = (gpa: number): Op => ({ op: 'read', gpa, size: 4 });
+    const vcpu = await spawn(t, vm, 0, {
+      guest: 'ops', args: { ops: [read(MEM_REGION_GPA), { op: 'ucall' }, read(MEM_REGION_GPA), read(MOVED), { op: 'ucall' }, read(MOVED)] },
+    });
+    t.deepEqual(ucall(t, await vcpu.run(), 'sync'), [0xffffffff]);
+    vm.setUserMemoryRegion({ ...region, guestPhysAddr: MOVED });
+    let exit = await vcpu.run();
+    t.is(exit.reason, KVM_EXIT_MMIO, `the old range has no slot: ${describe(exit)}`);
+    if (exit.reason === KVM_EXIT_MMIO) {
+      t.deepEqual([exit.mmio.isWrite, exit.mmio.physAddr, exit.mmio.len], [false, MEM_REGION_GPA, 4]);
+      exit.mmio.data.set([1, 2, 3, 4]);
+    }
+    t.deepEqual(ucall(t, await vcpu.run(), 'sync'), [0x04030201, 0xffffffff], 'MMIO data, then the moved hole');
+    vm.setUserMemoryRegion({ ...region, guestPhysAddr: MOVED, memorySize: 0 });
+    exit = await vcpu.run();
+    t.is(exit.reason, KVM_EXIT_MMIO, `the deleted hole has no slot: ${describe(exit)}`);
+    if (exit.reason === KVM_EXIT_MMIO) exit.mmio.data.set([0, 0, 0, 0]);
+    t.deepEqual(ucall(t, await vcpu.run(), 'done'), [0]);
+    t.is(vm.mappedPages(MEM_REGION_GPA / PAGE_SIZE, (MOVED + MEM_REGION_SIZE) / PAGE_SIZE), 0, 'no spte survives the move and the delete');
+  });
+}

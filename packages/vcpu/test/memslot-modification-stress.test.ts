@@ -66,6 +66,7 @@ for (const memslots of ['tree', 'array'] as const) {
     stop = true;
     await within(Promise.all(workers), 10_000, 'the vCPU workers to stop');
 
+    t.log(`${modifications} add/delete pairs of slot ${DUMMY_MEMSLOT_INDEX}; passes during them: ${passesDuringChurn.join(', ')}`);
     t.deepEqual(bad, [], 'every KVM_RUN returned a ucall sync');
     t.true(modifications >= 100, `slot ${DUMMY_MEMSLOT_INDEX} was added and deleted ${modifications} times`);
     for (let i = 0; i < NR_VCPUS; i++) t.true(passesDuringChurn[i] >= 2, `vCPU ${i} completed ${passesDuringChurn[i]} passes during the churn`);

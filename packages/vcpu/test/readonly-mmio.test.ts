@@ -97,3 +97,20 @@ test('in-kernel MMIO bus: without discardWrites, reads are answered in the kerne
   const e2 = await vcpu2.run();
   t.is(e2.reason, KVM_EXIT_MMIO, describe(e2));
 });
+
+test('MMIO reads of 1, 2, 4 and 8 bytes exit with their length and complete with the little-endian mmio.data', async (t) => {
+  const vm = newVm(t);
+  addSlot(vm, { slot: 0, gpa: 0, size: 1 * MiB }); // RAM: a vCPU needs memory to fetch code from
+  const UNBACKED = 0xd0000000;
+  const sizes = [1, 2, 4, 8] as const;
+  const vcpu = await spawn(t, vm, 0, { guest: 'ops', args: { ops: sizes.map((size, i) => ({ op: 'read', gpa: UNBACKED + 0x10 * i, size })) } });
+  const fill = 0x8877665544332211n;
+  for (const [i, size] of sizes.entries()) {
+    const exit = await vcpu.run();
+    t.is(exit.reason, KVM_EXIT_MMIO, describe(exit));
+    if (exit.reason !== KVM_EXIT_MMIO) return;
+    t.deepEqual([exit.mmio.isWrite, exit.mmio.len, exit.mmio.physAddr], [false, size, UNBACKED + 0x10 * i]);
+    completeMmioRead(exit.mmio.data, fill); // only the first `len` bytes count
+  }
+  t.deepEqual(ucall(t, await vcpu.run(), 'done'), [0x11, 0x2211, 0x44332211, fill]);
+});

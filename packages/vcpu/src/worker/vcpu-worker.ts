@@ -10,6 +10,7 @@ import { loadGuest, type BuiltinGuest } from '../guests/index.js';
 import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, RUN_STATE_RUNNING } from '../kvm-run.js';
 import { loadHandlers, type ExitHandler } from '../vmm/handlers.js';
 import '../vmm/pci-host-handler.js';
+import '../vmm/mmio-sink.js';
 import { CLAIMED_WORD, DESTROY_WORD, RELEASED_WORD, type VcpuWorkerApi, type VcpuWorkerData } from './protocol.js';
 
 /** Unwinds the guest when the vCPU is destroyed. */
