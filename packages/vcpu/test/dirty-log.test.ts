@@ -7,11 +7,11 @@
 import test from 'ava';
 import {
   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_INITIALLY_SET, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE, KVM_EXIT_IO,
-  KVM_MEM_LOG_DIRTY_PAGES, PAGE_SIZE, type Vm,
+  KVM_EXIT_MMIO, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, PAGE_SIZE, type Vm,
 } from '@vcpu-rt/core';
 import type { Op, Vcpu } from '@vcpu-rt/vcpu';
 import { STOP, WRITES } from './fixtures/dirty.js';
-import { addSlot, bitmapOf, bitsSet, describe, fixture, newVm, spawn, u64, ucall, until, within } from './_helpers.js';
+import { addSlot, bitmapOf, bitsSet, describe, fixture, le64, newVm, spawn, u64, ucall, until, within } from './_helpers.js';
 
 const TEST_MEM_SLOT = 1;
 const GPA = 0x10000000;
@@ -169,4 +169,43 @@ test('dirty_log_test with KVM_DIRTY_LOG_INITIALLY_SET: the log starts all ones; 
   ucall(t, await vcpu.run(), 'sync');
   t.deepEqual(bitsSet(vm.getDirtyLog(TEST_MEM_SLOT)), [3, 7], 'page 7, mapped writable before the clear, is logged after it');
   ucall(t, await vcpu.run(), 'done');
+});
+
+test('dirty logging across a MOVE: the bitmap follows the slot, bit i is page i of its new place', async (t) => {
+  const vm = newVm(t);
+  const hva = dirtySlot(vm);
+  const MOVED = GPA + 0x1000000;
+  const vcpu = await spawn(t, vm, 0, {
+    guest: 'ops', args: {
+      ops: [
+        { op: 'write', gpa: GPA + 5 * PAGE_SIZE, size: 8, value: 1n }, { op: 'ucall' },
+        { op: 'write', gpa: MOVED + 6 * PAGE_SIZE, size: 8, value: 2n }, { op: 'write', gpa: MOVED + 5 * PAGE_SIZE, size: 8, value: 3n }, { op: 'ucall' },
+        { op: 'write', gpa: GPA + 5 * PAGE_SIZE, size: 8, value: 4n },
+      ],
+    },
+  });
+  ucall(t, await vcpu.run(), 'sync');
+  t.deepEqual(bitsSet(vm.getDirtyLog(TEST_MEM_SLOT)), [5]);
+  vm.setUserMemoryRegion({ slot: TEST_MEM_SLOT, flags: KVM_MEM_LOG_DIRTY_PAGES, guestPhysAddr: MOVED, memorySize: NPAGES * PAGE_SIZE, userspaceAddr: hva });
+  ucall(t, await vcpu.run(), 'sync');
+  t.deepEqual(bitsSet(vm.getDirtyLog(TEST_MEM_SLOT)), [5, 6], 'writes at the new place are logged at their page index');
+  t.is(u64(vm.host.read(hva + 5 * PAGE_SIZE, 8)), 3n);
+  const exit = await vcpu.run();
+  t.is(exit.reason, KVM_EXIT_MMIO, `the old place has no slot: ${describe(exit)}`);
+  t.deepEqual(bitsSet(vm.getDirtyLog(TEST_MEM_SLOT)), [], 'an MMIO write dirties nothing');
+});
+
+test('a READONLY slot with KVM_MEM_LOG_DIRTY_PAGES: guest writes exit as MMIO and are never logged', async (t) => {
+  const vm = newVm(t);
+  const hva = addSlot(vm, { slot: TEST_MEM_SLOT, gpa: GPA, size: NPAGES * PAGE_SIZE, flags: KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY });
+  vm.host.write(hva + 2 * PAGE_SIZE, le64(9n));
+  const vcpu = await spawn(t, vm, 0, {
+    guest: 'ops', args: { ops: [{ op: 'read', gpa: GPA + 2 * PAGE_SIZE, size: 8 }, { op: 'write', gpa: GPA + 2 * PAGE_SIZE, size: 8, value: 1n }] },
+  });
+  const exit = await vcpu.run();
+  t.is(exit.reason, KVM_EXIT_MMIO, describe(exit));
+  if (exit.reason === KVM_EXIT_MMIO) t.true(exit.mmio.isWrite);
+  t.deepEqual(ucall(t, await vcpu.run(), 'done'), [9n]);
+  t.deepEqual(bitsSet(vm.getDirtyLog(TEST_MEM_SLOT)), []);
+  t.is(u64(vm.host.read(hva + 2 * PAGE_SIZE, 8)), 9n);
 });
