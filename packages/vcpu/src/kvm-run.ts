@@ -75,12 +75,6 @@ export class KvmRun {
     Atomics.notify(this.i32, STATE);
   }
 
-  /** vCPU side: sleeps until the VMM asks for a run. */
-  waitForRun(): void {
-    for (let s = this.state; s !== RUN_STATE_RUN; s = this.state) Atomics.wait(this.i32, STATE, s);
-    this.setState(RUN_STATE_RUNNING);
-  }
-
   /** VMM side: resolves when the vCPU thread has exited or failed. */
   async waitForExit(): Promise<void> {
     for (;;) {
@@ -130,7 +124,9 @@ export class KvmRun {
 
   /** vCPU side: KVM_RUN fails with `errno` and a message; memory_fault is what KVM knows, or cleared. */
   setFailure(errno: number, message: string, memoryFault?: { flags: number; gpa: number; size: number }): void {
-    this.setMemoryFault(memoryFault?.flags ?? 0, memoryFault?.gpa ?? 0, memoryFault?.size ?? 0);
+    this.i32[MF_FLAGS] = memoryFault?.flags ?? 0;
+    this.f64[F_MF_GPA] = memoryFault?.gpa ?? 0;
+    this.i32[MF_SIZE] = memoryFault?.size ?? 0;
     this.i32[ERRNO] = errno;
     const bytes = new TextEncoder().encode(message).subarray(0, ERROR_MAX);
     new Uint8Array(this.buffer, ERROR_TEXT, ERROR_MAX).set(bytes);

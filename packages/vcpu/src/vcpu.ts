@@ -31,6 +31,8 @@ export class GuestError extends Error {
 }
 
 const workerUrl = new URL('./worker/vcpu-worker.js', import.meta.url);
+/** Ids whose createVcpu is in flight, per VM: KVM_CREATE_VCPU takes the id at once. */
+const creating = new WeakMap<Vm, Set<number>>();
 
 /** A vCPU: its worker thread, its kvm_run, and KVM_RUN. */
 export class Vcpu {
@@ -76,7 +78,18 @@ export class Vcpu {
     if (!Number.isInteger(id) || id < 0) throw new KvmError('EINVAL', `createVcpu: id must be a non-negative integer (got ${String(id)})`);
     if (!spec || typeof spec.guest !== 'string') throw new KvmError('EINVAL', 'createVcpu: guest must be { guest: string, args? }');
     if (id >= KVM_MAX_VCPUS) throw new KvmError('EINVAL', `createVcpu: id must be < KVM_MAX_VCPUS (${KVM_MAX_VCPUS})`);
-    if (!vm.shared.vcpus.isFree(id)) throw new KvmError('EEXIST', `createVcpu: vCPU ${id} already exists`);
+    let pending = creating.get(vm);
+    if (!pending) creating.set(vm, (pending = new Set()));
+    if (!vm.shared.vcpus.isFree(id) || pending.has(id)) throw new KvmError('EEXIST', `createVcpu: vCPU ${id} already exists`);
+    pending.add(id);
+    try {
+      return await Vcpu.spawn(vm, id, spec, options);
+    } finally {
+      pending.delete(id);
+    }
+  }
+
+  private static async spawn(vm: Vm, id: number, spec: GuestSpec, options: VcpuOptions): Promise<Vcpu> {
     const run = new KvmRun();
     const data: VcpuWorkerData = { handle: vm.handle(), id, kvmRun: run.buffer };
     const worker = new Worker(workerUrl, { workerData: data });

@@ -165,3 +165,16 @@ test('set_memory_region_test test_zero_memory_regions: a vCPU of a VM with no me
   addSlot(vm, { slot: 0, gpa: 0, size: 64 * 1024 });
   t.is((await vcpu.run()).reason, KVM_EXIT_IO);
 });
+
+test('two concurrent createVcpu calls for one id: one vCPU, and KvmError EEXIST for the other', async (t) => {
+  const vm = newVm(t);
+  addSlot(vm, { slot: 0, gpa: 0, size: 64 * 1024 });
+  const results = await Promise.allSettled([0, 1].map(() => createVcpu(vm, 3, { guest: 'ops', args: { ops: [] } })));
+  const ok = results.filter((r): r is PromiseFulfilledResult<Vcpu> => r.status === 'fulfilled');
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  t.is(ok.length, 1);
+  t.is(failed.length, 1);
+  t.like(failed[0].reason, { code: 'EEXIST' });
+  t.is((await ok[0].value.run()).reason, KVM_EXIT_IO);
+  await ok[0].value.destroy();
+});

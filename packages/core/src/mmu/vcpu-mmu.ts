@@ -10,7 +10,7 @@ import {
   KVM_MEMSLOT_INVALID, PAGE_SIZE,
 } from '../uapi.js';
 import { VMCTL_ALLONES_FRAME, VMCTL_MEMFAULT_REASONS, type VmShared } from '../vm/shared.js';
-import { makeSpte, SPTE_WRITABLE } from './spte.js';
+import { makeSpte, SPTE_WRITABLE, spteFrame } from './spte.js';
 import { Tlb } from './tlb.js';
 import { KVM_REQ_TLB_FLUSH, type VcpuRequests } from './vcpus.js';
 
@@ -129,8 +129,8 @@ export class VcpuMmu {
           // Dirty logging maps pages read-only until written, so that the first write is logged.
           const writable = !(flags & KVM_MEM_READONLY) && (write || bitmap < 0);
           if (this.install(gfn, makeSpte(frame, writable), seq)) {
-            // Marked after the writable spte exists: a harvest in between write-protects it again,
-            // and the bit set here reports the write in the next round.
+            // Marked after the writable spte exists: a harvest in between skips the page (its bit is
+            // still clear) and the bit set here reports the write in the next round.
             if (write && bitmap >= 0) {
               vm.dirty.arena.refresh();
               markDirty(vm.dirty.arena.i32, bitmap, rel);
@@ -154,7 +154,11 @@ export class VcpuMmu {
   private install(gfn: number, spte: number, seq: number): boolean {
     const tdp = this.vm.tdp;
     const old = tdp.spte(gfn);
-    if (old !== spte && !tdp.exchange(gfn, old, spte)) return false;
+    if (old !== spte) {
+      if (!tdp.exchange(gfn, old, spte)) return false;
+      // Another frame replaced a present one: no vCPU may keep the old translation.
+      if (old !== 0 && spteFrame(old) !== spteFrame(spte)) this.vm.mmu.flushRemoteTlbs();
+    }
     const ctl = this.vm.ctl;
     if (ctl.mmuInvalidateInProgress() !== 0 || ctl.mmuInvalidateSeq() !== seq) {
       // Another vCPU may have cached the spte meanwhile; the invalidation's own flush came before.

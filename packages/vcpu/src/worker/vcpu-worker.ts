@@ -18,9 +18,10 @@ class VcpuDestroyed extends Error {}
 
 const data = workerData as VcpuWorkerData;
 const run = new KvmRun(data.kvmRun);
-const view = attachVm(data.handle as VmHandle);
-const requests = new VcpuTable(view.shared.vcpus.buffer).claim(data.id);
+// The vCPU line first: a thread that cannot have it must not hold anything else either.
+const requests = new VcpuTable((data.handle as VmHandle).vcpus).claim(data.id);
 Atomics.store(run.i32, CLAIMED_WORD, 1);
+const view = attachVm(data.handle as VmHandle);
 const mmu = new VcpuMmu(view.shared, requests);
 let handlers: ExitHandler[] = [];
 
@@ -91,7 +92,7 @@ function cleanup(): void {
 }
 
 async function main(guest: BuiltinGuest, args: unknown): Promise<void> {
-  await waitForRunAsync();
+  if (!(await waitForRunAsync())) return;
   try {
     reenter();
     // The vCPU fetches its first instruction from guest memory: with no memslot at all it cannot,
@@ -107,8 +108,7 @@ async function main(guest: BuiltinGuest, args: unknown): Promise<void> {
       requests.exitGuest();
       run.setReason(KVM_EXIT_HLT);
       run.setState(RUN_STATE_EXITED);
-      await waitForRunAsync();
-      if (destroyed()) throw new VcpuDestroyed();
+      if (!(await waitForRunAsync())) return;
     }
   } catch (e) {
     if (e instanceof VcpuDestroyed) return;
@@ -119,21 +119,25 @@ async function main(guest: BuiltinGuest, args: unknown): Promise<void> {
       requests.exitGuest();
       run.setFailure(errno, msg);
       run.setState(RUN_STATE_FAILED);
-      await waitForRunAsync();
-      if (destroyed()) return;
+      if (!(await waitForRunAsync())) return;
     }
   }
 }
 
-/** Waits for KVM_RUN without blocking the thread's event loop (the control plane stays served). */
-async function waitForRunAsync(): Promise<void> {
+/**
+ * Waits for KVM_RUN without blocking the thread's event loop (the control plane stays served);
+ * false if the vCPU is being destroyed. The 50 ms bound catches a destroy that raced our state store.
+ */
+async function waitForRunAsync(): Promise<boolean> {
   for (;;) {
+    if (destroyed()) return false;
     const s = run.state;
     if (s === RUN_STATE_RUN) break;
-    const w = Atomics.waitAsync(run.i32, 0, s);
+    const w = Atomics.waitAsync(run.i32, 0, s, 50);
     if (w.async) await w.value;
   }
   run.setState(RUN_STATE_RUNNING);
+  return !destroyed();
 }
 
 const api: VcpuWorkerApi = {
