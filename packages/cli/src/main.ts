@@ -82,7 +82,7 @@ bench.command('pci-hole')
 
 bench.command('vcpu')
   .description('the guest-access hit path: one vCPU, and two on disjoint memory')
-  .option('--repeat <n>', 'timed rounds (the median is reported)', positiveInt('--repeat'), 5)
+  .option('--repeat <n>', 'timed rounds (the median is reported)', positiveInt('--repeat'), 9)
   .option('--json', 'print one JSON document instead of the table')
   .action(async (o: { repeat: number; json?: boolean }) => {
     const machine = machineInfo();

@@ -14,7 +14,7 @@ import test, { type ExecutionContext } from 'ava';
 import { KVM_EXIT_IO, PAGE_SIZE, type Vm } from '@vcpu-rt/core';
 import type { Vcpu, VmmHandlerSpec } from '@vcpu-rt/vcpu';
 import { CTL_WORDS, CUR_COUNT, CUR_PHASE, PHASE, VIOLATIONS, vcpuBase } from './fixtures/tlb.js';
-import { addSlot, deleteSlot, describe, fixture, le64, moveSlot, newVm, spawn, until, within } from './_helpers.js';
+import { addSlot, deleteSlot, describe, fixture, le64, moveSlot, newVm, spawn, ucall, until, within } from './_helpers.js';
 
 const G = 0xc0000000;
 const SLOT = 10;
@@ -146,3 +146,18 @@ for (const [nrVcpus, ROUNDS] of [[2, 30], [3, 60]] as const) {
     t.true(after.zapped - before.zapped >= ROUNDS, `every dontneed zapped the mapped page (${after.zapped - before.zapped})`);
   });
 }
+
+test('an async guest awaiting with a cached TLB entry acknowledges the flush: the host dontneed returns at once, and the guest then reads zero', async (t) => {
+  const vm = newVm(t);
+  const hva = addSlot(vm, { slot: 0, gpa: 0, size: 64 * 1024, populate: true });
+  vm.host.write(hva + 4096, new Uint8Array([7, 0, 0, 0]));
+  const vcpu = await spawn(t, vm, 0, { guest: fixture('async-guest', 'readAwaitRead'), args: { gpa: 4096, ms: 600 } });
+  const running = vcpu.run();
+  await new Promise((r) => setTimeout(r, 150)); // the guest has read the page and is awaiting
+  const t0 = performance.now();
+  vm.host.madvise(hva + 4096, 4096, 'dontneed');
+  const ms = performance.now() - t0;
+  t.true(ms < 300, `madvise waited ${ms.toFixed(0)} ms for an awaiting vCPU`);
+  const exit = await running;
+  t.deepEqual(ucall(t, exit, 'done').map(Number), [7, 0]);
+});

@@ -101,7 +101,16 @@ async function main(guest: BuiltinGuest, args: unknown): Promise<void> {
       run.setReason(KVM_EXIT_INTERNAL_ERROR);
       out.exit();
     }
-    const values = await guest(cpu, args);
+    // While an async guest awaits, it runs no guest code: a timer handles its TLB-flush requests
+    // then, the way an interrupt would reach a halted CPU. (A synchronous loop without memory
+    // accesses cannot be preempted in JavaScript; see docs/mmu.md.)
+    const tick = setInterval(() => mmu.checkRequests(), 1);
+    let values: void | (number | bigint)[];
+    try {
+      values = await guest(cpu, args);
+    } finally {
+      clearInterval(tick);
+    }
     cpu.ucall('done', Array.isArray(values) ? values : []);
     // A guest that has finished halts on every later KVM_RUN.
     for (;;) {
