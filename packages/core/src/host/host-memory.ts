@@ -9,7 +9,6 @@ import { PAGE_SIZE, TASK_SIZE_MAX } from '../uapi.js';
 import type { MmuNotifier } from './mmu-notifier.js';
 import { PageTable, PT_ENTRIES } from './page-table.js';
 
-
 /** Where top-down mmap placement starts (below the stack, like mm->mmap_base). */
 export const MMAP_BASE = 0x7f00_0000_0000;
 /** Most VMAs a process may have (vm.max_map_count). */

@@ -13,16 +13,14 @@ const COMMITTED = 0;
 /** A growable shared arena; only one writer thread grows it. */
 export class GrowableArena {
   /** Int32 view of the whole current buffer. */
-  i32: Int32Array;
+  i32!: Int32Array;
   /** Float64 view of the whole current buffer. */
-  f64: Float64Array;
+  f64!: Float64Array;
   /** Byte view of the whole current buffer. */
-  u8: Uint8Array;
-  private mapped: number;
+  u8!: Uint8Array;
+  private mapped = 0;
 
   constructor(readonly buffer: SharedArrayBuffer) {
-    this.mapped = 0;
-    this.i32 = this.f64 = this.u8 = undefined as never;
     this.remap();
   }
 
