@@ -16,6 +16,8 @@ const PAGE = 4096;
 
 /** How the CPU leaves the guest: the vCPU thread's exit path (in-thread VMM, else the Vcpu.run caller). */
 export interface ExitPath {
+  /** Called at each interrupt window (every REQUEST_POLL_INTERVAL accesses) before requests are handled; may unwind the guest. */
+  interrupt(): void;
   /** Delivers the exit in kvm_run and returns when the vCPU may continue. */
   exit(): void;
   /** Fails KVM_RUN with `errno` (and kvm_run.memory_fault if given), then returns when the vCPU is run again. */
@@ -162,9 +164,10 @@ export class Cpu implements GuestContext {
     for (let i = 0; i < data.length; i++) this.write8(gpa + i, data[i]);
   }
 
-  /** Looks at the request word: the TLB flush a zap waits for happens here. */
+  /** The interrupt window: the TLB flush a zap waits for happens here. */
   poll(): void {
     this.budget = REQUEST_POLL_INTERVAL;
+    this.out.interrupt();
     this.mmu.checkRequests();
   }
 

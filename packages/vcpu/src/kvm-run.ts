@@ -15,7 +15,9 @@ export const RUN_STATE_RUNNING = 2;
 /** KVM_RUN failed: `errno` says why. */
 export const RUN_STATE_FAILED = 3;
 
-const STATE = 0;
+/** The Int32 word of kvm_run's run/exit state. */
+export const STATE_WORD = 0;
+const STATE = STATE_WORD;
 const EXIT_REASON = 1;
 const ERRNO = 2;
 const MMIO_LEN = 3;

@@ -7,7 +7,7 @@ import { attachVm, KvmError, KVM_EXIT_HLT, KVM_EXIT_INTERNAL_ERROR, VcpuMmu, Vcp
 import { Comlink, nodeEndpoint } from '../comlink-node.js';
 import { Cpu, type ExitPath } from '../cpu.js';
 import { loadGuest, type BuiltinGuest } from '../guests/index.js';
-import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, RUN_STATE_RUNNING } from '../kvm-run.js';
+import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, RUN_STATE_RUNNING, STATE_WORD } from '../kvm-run.js';
 import { loadHandlers, type ExitHandler } from '../vmm/handlers.js';
 import '../vmm/pci-host-handler.js';
 import '../vmm/mmio-sink.js';
@@ -43,7 +43,7 @@ function destroyed(): boolean {
 function waitForRun(): void {
   for (let st = run.state; st !== RUN_STATE_RUN; st = run.state) {
     if (destroyed()) throw new VcpuDestroyed();
-    Atomics.wait(run.i32, 0, st, 50);
+    Atomics.wait(run.i32, STATE_WORD, st, 50);
   }
   run.setState(RUN_STATE_RUNNING);
 }
@@ -54,6 +54,9 @@ function reenter(): void {
 }
 
 const out: ExitPath = {
+  interrupt() {
+    if (destroyed()) throw new VcpuDestroyed();
+  },
   exit() {
     requests.exitGuest();
     if (handlers.length) {
@@ -79,11 +82,6 @@ const out: ExitPath = {
 };
 
 const cpu = new Cpu(data.id, mmu, run, out);
-const origPoll = cpu.poll.bind(cpu);
-cpu.poll = () => {
-  if (destroyed()) throw new VcpuDestroyed();
-  origPoll();
-};
 
 function cleanup(): void {
   requests.release();
@@ -142,7 +140,7 @@ async function waitForRunAsync(): Promise<boolean> {
     if (destroyed()) return false;
     const s = run.state;
     if (s === RUN_STATE_RUN) break;
-    const w = Atomics.waitAsync(run.i32, 0, s, 50);
+    const w = Atomics.waitAsync(run.i32, STATE_WORD, s, 50);
     if (w.async) await w.value;
   }
   run.setState(RUN_STATE_RUNNING);
