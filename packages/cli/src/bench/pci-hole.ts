@@ -69,8 +69,7 @@ async function scanMachine(strategy: PciHoleStrategy, vmm: VmmPlacement, repeats
         }
         if (e.reason !== KVM_EXIT_MMIO || !m.pci.claims(e.mmio.physAddr)) throw new Error(`pci-scan: unexpected exit ${e.reason}`);
         // The VMM on the main thread: the same host bridge, reached through KVM_RUN.
-        if (e.mmio.isWrite) m.pci.write(e.mmio.physAddr, e.mmio.len, e.mmio.data);
-        else m.pci.read(e.mmio.physAddr, e.mmio.len, e.mmio.data);
+        m.pci.access(e.mmio);
       }
       const s = since(t0);
       if (round === 0) firstScanSeconds = s;

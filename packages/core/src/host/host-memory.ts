@@ -437,20 +437,21 @@ export class HostMemory {
     return frame;
   }
 
+  /** Returns a frame no one else has seen to the free stack. */
   private freeFrame(frame: number): void {
-    this.frameLock.lock();
-    const top = this.ctl[FREE_TOP];
-    this.freeFrames[top] = frame;
-    this.ctl[FREE_TOP] = top + 1;
-    this.frameLock.unlock();
+    this.pushFrame(0, FREE_TOP, frame);
   }
 
   /** Queues an unmapped frame until a grace period has passed (tlb_remove_page). */
   private deferFree(frame: number): void {
+    this.pushFrame(this.pendingBase, PENDING_TOP, frame);
+  }
+
+  private pushFrame(base: number, topWord: number, frame: number): void {
     this.frameLock.lock();
-    const top = this.ctl[PENDING_TOP];
-    this.freeFrames[this.pendingBase + top] = frame;
-    this.ctl[PENDING_TOP] = top + 1;
+    const top = this.ctl[topWord];
+    this.freeFrames[base + top] = frame;
+    this.ctl[topWord] = top + 1;
     this.frameLock.unlock();
   }
 

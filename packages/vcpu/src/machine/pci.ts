@@ -143,6 +143,12 @@ export class PciHost {
     }
   }
 
+  /** Serves an MMIO exit in the ECAM window: a config write, or a read into `data`. */
+  access(mmio: { physAddr: number; len: number; isWrite: boolean; data: Uint8Array }): void {
+    if (mmio.isWrite) this.write(mmio.physAddr, mmio.len, mmio.data);
+    else this.read(mmio.physAddr, mmio.len, mmio.data);
+  }
+
   /** Unsupported requests the root port has recorded (stray writes to holes). */
   aerUnsupportedRequests(): number {
     return Atomics.load(this.state, AER_UR);

@@ -7,8 +7,7 @@ registerExitHandler('pci-host', (args) => {
   const host = new PciHost(args as PciHostHandle);
   return (exit) => {
     if (exit.reason !== KVM_EXIT_MMIO || !host.claims(exit.mmio.physAddr)) return false;
-    if (exit.mmio.isWrite) host.write(exit.mmio.physAddr, exit.mmio.len, exit.mmio.data);
-    else host.read(exit.mmio.physAddr, exit.mmio.len, exit.mmio.data);
+    host.access(exit.mmio);
     return true;
   };
 });

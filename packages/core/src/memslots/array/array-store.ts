@@ -67,14 +67,12 @@ export class ArrayMemslotStore implements MemslotStore {
   /** The inactive array of an AS already holds the published contents (after an invalidation). */
   private readonly scratchReady: boolean[] = [];
 
-  constructor(private readonly ctl: MemslotsCtl, private readonly srcu: Srcu, buffers?: SharedArrayBuffer[]) {
+  constructor(private readonly ctl: MemslotsCtl, private readonly srcu: Srcu) {
     const max = memslotsSize(KVM_MEM_SLOTS_NUM);
     for (let i = 0; i < ctl.nrAddressSpaces * 2; i++) {
-      const arena = buffers ? new GrowableArena(buffers[i]) : GrowableArena.create(memslotsSize(0), Math.ceil(max / 8) * 8);
-      if (!buffers) {
-        new Int16Array(arena.buffer, ID_TO_INDEX_OFF, KVM_MEM_SLOTS_NUM).fill(-1);
-        arena.i32[A_LRU] = 0;
-      }
+      const arena = GrowableArena.create(memslotsSize(0), Math.ceil(max / 8) * 8);
+      new Int16Array(arena.buffer, ID_TO_INDEX_OFF, KVM_MEM_SLOTS_NUM).fill(-1);
+      arena.i32[A_LRU] = 0;
       this.arrays.push(new SlotArray(arena));
       this.scratchReady.push(false);
     }

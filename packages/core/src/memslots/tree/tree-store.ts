@@ -28,17 +28,15 @@ export class TreeMemslotStore implements MemslotStore {
   private readonly gfnTrees: RbTree[] = []; // [as * 2 + set]
   private readonly hvaTrees: RbTree[] = [];
 
-  constructor(private readonly ctl: MemslotsCtl, private readonly srcu: Srcu, headerBuf?: SharedArrayBuffer, recordBuf?: SharedArrayBuffer) {
+  constructor(private readonly ctl: MemslotsCtl, private readonly srcu: Srcu) {
     const nrAs = ctl.nrAddressSpaces;
     const maxRecords = KVM_MEM_SLOTS_NUM * nrAs + 4;
-    this.records = recordBuf ? new GrowableArena(recordBuf) : GrowableArena.create(0, (RECORDS_BASE + maxRecords * RECORD_WORDS) * 4);
-    this.header = new Int32Array(headerBuf ?? new SharedArrayBuffer(nrAs * 2 * HEADER_WORDS * 4));
-    if (!headerBuf) {
-      for (let i = 0; i < nrAs * 2; i++) {
-        const h = i * HEADER_WORDS;
-        this.header.fill(NIL, h, h + HEADER_WORDS);
-        this.header[h + H_NR] = 0;
-      }
+    this.records = GrowableArena.create(0, (RECORDS_BASE + maxRecords * RECORD_WORDS) * 4);
+    this.header = new Int32Array(new SharedArrayBuffer(nrAs * 2 * HEADER_WORDS * 4));
+    for (let i = 0; i < nrAs * 2; i++) {
+      const h = i * HEADER_WORDS;
+      this.header.fill(NIL, h, h + HEADER_WORDS);
+      this.header[h + H_NR] = 0;
     }
     for (let as = 0; as < nrAs; as++) {
       for (let set = 0; set < 2; set++) {
