@@ -31,6 +31,8 @@ const MF_SIZE = 14;
 const UCALL_CMD = 15;
 const UCALL_N = 16;
 const ERROR_LEN = 17;
+/** Threads asleep, or about to sleep, on the state word: a state change wakes them only then. */
+const SLEEPERS = 23;
 /** Words 48..63: the vCPU's counters (CpuStats), written by its thread, read by anyone. */
 export const STATS_WORD = 48;
 const ERROR_TEXT = 256; // bytes: UTF-8 message of a failure
@@ -71,10 +73,35 @@ export class KvmRun {
 
   get state(): number { return Atomics.load(this.i32, STATE); }
 
-  /** Sets the state and wakes the other side. */
+  /**
+   * Sets the state and wakes the other side if it sleeps. Atomics.notify takes V8's global futex
+   * lock, so it is skipped while the other side spins; sequentially consistent atomics make the
+   * check safe: a sleeper counts itself before Atomics.wait compares the state word.
+   */
   setState(s: number): void {
     Atomics.store(this.i32, STATE, s);
-    Atomics.notify(this.i32, STATE);
+    if (Atomics.load(this.i32, SLEEPERS) !== 0) Atomics.notify(this.i32, STATE);
+  }
+
+  /** Sleeps while the state is `s`, for at most `timeoutMs`. */
+  sleep(s: number, timeoutMs: number): void {
+    Atomics.add(this.i32, SLEEPERS, 1);
+    try {
+      Atomics.wait(this.i32, STATE, s, timeoutMs);
+    } finally {
+      Atomics.sub(this.i32, SLEEPERS, 1);
+    }
+  }
+
+  /** Sleeps without blocking the thread's event loop while the state is `s`, for at most `timeoutMs`. */
+  async sleepAsync(s: number, timeoutMs = Infinity): Promise<void> {
+    Atomics.add(this.i32, SLEEPERS, 1);
+    try {
+      const w = Atomics.waitAsync(this.i32, STATE, s, timeoutMs);
+      if (w.async) await w.value;
+    } finally {
+      Atomics.sub(this.i32, SLEEPERS, 1);
+    }
   }
 
   /** VMM side: resolves when the vCPU thread has exited or failed. */
@@ -82,8 +109,7 @@ export class KvmRun {
     for (;;) {
       const s = this.state;
       if (s === RUN_STATE_EXITED || s === RUN_STATE_FAILED) return;
-      const w = Atomics.waitAsync(this.i32, STATE, s);
-      if (w.async) await w.value;
+      await this.sleepAsync(s);
     }
   }
 

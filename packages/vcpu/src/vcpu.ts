@@ -4,7 +4,8 @@ import { ERRNO, KVM_MAX_VCPUS, KvmError, type KvmErrorCode, type Vm } from '@vcp
 import { Comlink, nodeEndpoint } from './comlink-node.js';
 import { readCpuStats, type CpuStats } from './cpu.js';
 import type { GuestSpec } from './guest.js';
-import { KvmRun, RUN_STATE_FAILED, RUN_STATE_RUN, type KvmExit } from './kvm-run.js';
+import { HandoffPoll, HANDOFF_POLL_NS_DEFAULT } from './handoff-poll.js';
+import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, STATE_WORD, type KvmExit } from './kvm-run.js';
 import type { VmmHandlerSpec } from './vmm/handlers.js';
 import { CLAIMED_WORD, DESTROY_WORD, RELEASED_WORD, type VcpuLines, type VcpuWorkerApi, type VcpuWorkerData } from './worker/protocol.js';
 
@@ -12,7 +13,15 @@ import { CLAIMED_WORD, DESTROY_WORD, RELEASED_WORD, type VcpuLines, type VcpuWor
 export interface VcpuOptions {
   /** Exit handlers to run in the vCPU's own thread, in order, before an exit reaches run(). */
   vmm?: VmmHandlerSpec[];
+  /**
+   * Largest spin, in ns, of each side of the KVM_RUN handoff before it sleeps (default 200 000, KVM's
+   * halt_poll_ns; 0 = always sleep). The window adapts like halt_poll_ns: docs/vcpu.md.
+   */
+  runPollNs?: number;
 }
+
+/** kvm_run states at which a KVM_RUN returns to its caller. */
+const returned = (s: number): boolean => s === RUN_STATE_EXITED || s === RUN_STATE_FAILED;
 
 /** A KVM_RUN that failed: the errno as KvmError, with kvm_run.memory_fault when KVM filled it. */
 export class KvmRunError extends KvmError {
@@ -46,9 +55,12 @@ export class Vcpu {
   private running = false;
   private lines: VcpuLines | undefined;
   private destroyed: Promise<void> | undefined;
+  /** The VMM side's poll window for exits. */
+  private readonly poll: HandoffPoll;
 
-  private constructor(readonly vm: Vm, readonly id: number, run: KvmRun, worker: Worker) {
+  private constructor(readonly vm: Vm, readonly id: number, run: KvmRun, worker: Worker, pollNs: number) {
     this.kvmRun = run;
+    this.poll = new HandoffPoll(pollNs);
     this.worker = worker;
     this.api = Comlink.wrap<VcpuWorkerApi>(nodeEndpoint(worker));
     this.death = new Promise<never>((_, reject) => {
@@ -90,10 +102,11 @@ export class Vcpu {
   }
 
   private static async spawn(vm: Vm, id: number, spec: GuestSpec, options: VcpuOptions): Promise<Vcpu> {
+    const pollNs = options.runPollNs ?? HANDOFF_POLL_NS_DEFAULT;
     const run = new KvmRun();
-    const data: VcpuWorkerData = { handle: vm.handle(), id, kvmRun: run.buffer };
+    const data: VcpuWorkerData = { handle: vm.handle(), id, kvmRun: run.buffer, pollNs };
     const worker = new Worker(workerUrl, { workerData: data });
-    const vcpu = new Vcpu(vm, id, run, worker);
+    const vcpu = new Vcpu(vm, id, run, worker, pollNs);
     try {
       vcpu.lines = await Promise.race([vcpu.api.start(spec.guest, spec.args, options.vmm ?? []), vcpu.death]);
     } catch (e) {
@@ -109,8 +122,10 @@ export class Vcpu {
     if (this.running) throw new KvmError('EBUSY', `vCPU ${this.id} is already running`);
     this.running = true;
     try {
+      const t0 = performance.now();
       this.kvmRun.setState(RUN_STATE_RUN);
-      await Promise.race([this.kvmRun.waitForExit(), this.death]);
+      if (!this.poll.spin(this.kvmRun.i32, STATE_WORD, returned)) await Promise.race([this.kvmRun.waitForExit(), this.death]);
+      this.poll.update((performance.now() - t0) * 1e6);
     } finally {
       this.running = false;
     }

@@ -20,6 +20,8 @@ export interface VcpuWorkerData {
   handle: VmHandle;
   id: number;
   kvmRun: SharedArrayBuffer;
+  /** The vCPU side's largest handoff poll window, ns (VcpuOptions.runPollNs). */
+  pollNs: number;
 }
 
 /** The control plane, over comlink: served while the vCPU thread waits for its first KVM_RUN or after its guest ended. */

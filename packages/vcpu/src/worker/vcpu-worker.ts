@@ -6,6 +6,7 @@ import { workerData, parentPort } from 'node:worker_threads';
 import { attachVm, KvmError, KVM_EXIT_HLT, KVM_EXIT_INTERNAL_ERROR, VcpuMmu, VcpuTable, type VmHandle } from '@vcpu-rt/core';
 import { Comlink, nodeEndpoint } from '../comlink-node.js';
 import { Cpu, type ExitPath } from '../cpu.js';
+import { HandoffPoll } from '../handoff-poll.js';
 import { loadGuest, type BuiltinGuest } from '../guests/index.js';
 import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, RUN_STATE_RUNNING, STATE_WORD } from '../kvm-run.js';
 import { loadHandlers, type ExitHandler } from '../vmm/handlers.js';
@@ -24,6 +25,9 @@ Atomics.store(run.i32, CLAIMED_WORD, 1);
 const view = attachVm(data.handle as VmHandle);
 const mmu = new VcpuMmu(view.shared, requests);
 let handlers: ExitHandler[] = [];
+/** The vCPU side's poll window for the next KVM_RUN. */
+const poll = new HandoffPoll(data.pollNs);
+const isRun = (s: number): boolean => s === RUN_STATE_RUN;
 
 /** No memslot in address space 0: nothing to fetch the first instruction from. */
 function noMemory(): boolean {
@@ -41,11 +45,16 @@ function destroyed(): boolean {
 
 /** Sleeps until the VMM runs the vCPU again, waking for a destroy too (it may have raced our exit). */
 function waitForRun(): void {
-  for (let st = run.state; st !== RUN_STATE_RUN; st = run.state) {
-    if (destroyed()) throw new VcpuDestroyed();
-    Atomics.wait(run.i32, STATE_WORD, st, 50);
+  const t0 = performance.now();
+  if (!poll.spin(run.i32, STATE_WORD, isRun)) {
+    for (let st = run.state; st !== RUN_STATE_RUN; st = run.state) {
+      if (destroyed()) throw new VcpuDestroyed();
+      run.sleep(st, 50);
+    }
   }
-  run.setState(RUN_STATE_RUNNING);
+  poll.update((performance.now() - t0) * 1e6);
+  // Nobody sleeps waiting for RUNNING: no wake-up.
+  Atomics.store(run.i32, STATE_WORD, RUN_STATE_RUNNING);
 }
 
 function reenter(): void {
@@ -140,8 +149,7 @@ async function waitForRunAsync(): Promise<boolean> {
     if (destroyed()) return false;
     const s = run.state;
     if (s === RUN_STATE_RUN) break;
-    const w = Atomics.waitAsync(run.i32, STATE_WORD, s, 50);
-    if (w.async) await w.value;
+    await run.sleepAsync(s, 50);
   }
   run.setState(RUN_STATE_RUNNING);
   return !destroyed();
