@@ -5,11 +5,11 @@ import { KVM_USER_MEM_SLOTS, type MemslotImpl } from '@vcpu-rt/core';
 import { benchMemslots, DEFAULT_SLOTS } from './bench/memslots.js';
 import { memslotTable } from './bench/memslots-report.js';
 import { machineInfo } from './bench/stats.js';
-import { benchPciHole, type VmmPlacement } from './bench/pci-hole.js';
+import { benchPciHole, VMM_PLACEMENTS, type VmmPlacement } from './bench/pci-hole.js';
 import { pciHoleTable } from './bench/pci-hole-report.js';
 import { benchVcpu } from './bench/vcpu.js';
 import { vcpuTable } from './bench/vcpu-report.js';
-import { PCI_HOLE_STRATEGIES, type PciHoleStrategy } from '@vcpu-rt/vcpu';
+import { HANDOFF_POLL_NS_DEFAULT, PCI_HOLE_STRATEGIES, type PciHoleStrategy } from '@vcpu-rt/vcpu';
 
 function intList(name: string, min: number, max: number) {
   return (value: string): number[] => {
@@ -31,6 +31,14 @@ function positiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer (got '${value}')`);
+    return n;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InvalidArgumentError(`${name} must be an integer >= 0 (got '${value}')`);
     return n;
   };
 }
@@ -66,14 +74,15 @@ function listOf<T extends string>(name: string, allowed: readonly T[]) {
 bench.command('pci-hole')
   .description('the pci-scan guest boots a q35-like machine under each PCI-hole strategy of seeds 000/001/003, in one run')
   .option('--strategy <list>', 'strategies', listOf<PciHoleStrategy>('--strategy', PCI_HOLE_STRATEGIES), [...PCI_HOLE_STRATEGIES])
-  .option('--vmm <list>', 'where userspace handles exits: vcpu-thread,main-thread', listOf<VmmPlacement>('--vmm', ['vcpu-thread', 'main-thread']), ['vcpu-thread', 'main-thread'] as VmmPlacement[])
-  .option('--repeat <n>', 'scans after the first (the median is reported)', positiveInt('--repeat'), 5)
-  .option('--stray-writes <n>', 'writes to absent functions after each scan', Number, 0)
+  .option('--vmm <list>', `where userspace handles exits: ${VMM_PLACEMENTS.join(',')}`, listOf<VmmPlacement>('--vmm', VMM_PLACEMENTS), [...VMM_PLACEMENTS])
+  .option('--repeat <n>', 'scans after the first (the median is reported)', positiveInt('--repeat'), 7)
+  .option('--stray-writes <n>', 'writes to absent functions after each scan', nonNegativeInt('--stray-writes'), 0)
+  .option('--run-poll-ns <ns>', 'largest KVM_RUN handoff poll window of the main-thread placement (KVM\'s halt_poll_ns)', nonNegativeInt('--run-poll-ns'), HANDOFF_POLL_NS_DEFAULT)
   .option('--json', 'print one JSON document instead of the table')
-  .action(async (o: { strategy: PciHoleStrategy[]; vmm: VmmPlacement[]; repeat: number; strayWrites: number; json?: boolean }) => {
+  .action(async (o: { strategy: PciHoleStrategy[]; vmm: VmmPlacement[]; repeat: number; strayWrites: number; runPollNs: number; json?: boolean }) => {
     const machine = machineInfo();
     const results = await benchPciHole({
-      strategies: o.strategy, vmm: o.vmm, repeats: o.repeat, strayWrites: o.strayWrites,
+      strategies: o.strategy, vmm: o.vmm, repeats: o.repeat, strayWrites: o.strayWrites, runPollNs: o.runPollNs,
       progress: (line) => process.stderr.write(`${line}\n`),
     });
     // API.md: one row per strategy in `results` (the first placement asked for); the others apart.

@@ -32,6 +32,22 @@ test('bench pci-hole: one row per strategy, 8193 hole accesses each', async (t) 
   t.regex(pciHoleTable(results, machineInfo()), /8193/);
 });
 
+test('bench pci-hole: the VMM on the main thread answers every exit through KVM_RUN, polling or sleeping as its runPollNs says', async (t) => {
+  const results = await benchPciHole({ strategies: ['mmio-exit', 'pci-hole'], vmm: ['main-thread', 'main-thread-nopoll'], repeats: 1, strayWrites: 0, runPollNs: 50_000 });
+  t.deepEqual(results.map((r) => `${r.strategy}/${r.vmm}`), ['mmio-exit/main-thread', 'mmio-exit/main-thread-nopoll', 'pci-hole/main-thread', 'pci-hole/main-thread-nopoll']);
+  for (const r of results) t.is(r.holeAccesses, 8193);
+  const [polled, slept] = results;
+  t.is(polled.exits, polled.accesses);
+  t.is(polled.runPollNs, 50_000);
+  t.true(polled.poll.vcpu.successfulPolls + polled.poll.vmm.successfulPolls > 0, JSON.stringify(polled.poll));
+  t.true(polled.poll.vcpu.windowNs <= 50_000 && polled.poll.vmm.windowNs <= 50_000);
+  t.is(slept.runPollNs, 0);
+  t.deepEqual(slept.poll, { vcpu: { successfulPolls: 0, failedPolls: 0, windowNs: 0 }, vmm: { successfulPolls: 0, failedPolls: 0, windowNs: 0 } });
+  const table = pciHoleTable(results, machineInfo());
+  t.regex(table, /KVM_RUN handoff polling \(runPollNs 50000\): [\d.]+ \/ [\d.]+ µs = [\d.]+x/);
+  t.regex(table, /handoff sleeping on the futex: [\d.]+ \/ [\d.]+ µs = [\d.]+x/);
+});
+
 test('bench vcpu: the hit path reports a positive rate', async (t) => {
   const r = await hitPath(1, 'read', 1);
   t.is(r.vcpus, 1);

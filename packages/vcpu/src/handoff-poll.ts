@@ -21,18 +21,48 @@ export const HANDOFF_POLL_SHRINK = 0;
 /** Load-then-clock: how many loads of the word between two reads of the clock. */
 const LOADS_PER_CLOCK = 64;
 
+/** Words of a poll's state, for `HandoffPoll`'s `words` (one writer: the polling thread). */
+export const POLL_WORDS = 3;
+const SUCCESSFUL = 0;
+const FAILED = 1;
+const WINDOW = 2;
+
+/** What one side's polling did (readable from any thread). */
+export interface HandoffPollStats {
+  /** Waits that ended while polling (KVM's halt_successful_poll). */
+  successfulPolls: number;
+  /** Waits that polled, missed and slept (halt_attempted_poll minus halt_successful_poll). */
+  failedPolls: number;
+  /** The current window, ns (vcpu->halt_poll_ns). */
+  windowNs: number;
+}
+
+/** Reads a poll's state from its words (any thread). */
+export function readHandoffPoll(words: Int32Array<ArrayBufferLike>): HandoffPollStats {
+  return { successfulPolls: Atomics.load(words, SUCCESSFUL), failedPolls: Atomics.load(words, FAILED), windowNs: Atomics.load(words, WINDOW) };
+}
+
 /** One waiter's adaptive poll window (kvm_vcpu->halt_poll_ns and its grow/shrink rules). */
 export class HandoffPoll {
-  /** The current window in ns (0: sleep at once). */
-  windowNs = 0;
-  /** Waits that ended while polling (halt_successful_poll). */
-  successfulPolls = 0;
-  /** Waits that polled, missed and went to sleep (halt_attempted_poll minus the successful ones). */
-  failedPolls = 0;
+  /**
+   * `maxNs` is the largest window (max_halt_poll_ns); 0 disables polling. `words` (POLL_WORDS Int32
+   * words, zeroed) hold the window and the counters, in a SharedArrayBuffer when others read them.
+   */
+  constructor(readonly maxNs: number = HANDOFF_POLL_NS_DEFAULT, private readonly words: Int32Array<ArrayBufferLike> = new Int32Array(POLL_WORDS)) {
+    if (!Number.isInteger(maxNs) || maxNs < 0 || maxNs > 2 ** 31 - 1) {
+      throw new RangeError(`handoff poll: maxNs must be an integer in [0, 2^31 - 1] ns (got ${maxNs})`);
+    }
+    if (words.length < POLL_WORDS) throw new RangeError(`handoff poll: needs ${POLL_WORDS} words`);
+  }
 
-  /** `maxNs` is the largest window (max_halt_poll_ns); 0 disables polling. */
-  constructor(readonly maxNs: number = HANDOFF_POLL_NS_DEFAULT) {
-    if (!Number.isFinite(maxNs) || maxNs < 0) throw new RangeError(`handoff poll: maxNs must be a finite number >= 0 (got ${maxNs})`);
+  /** The current window in ns (0: sleep at once). */
+  get windowNs(): number {
+    return this.words[WINDOW];
+  }
+
+  /** The window and counters. */
+  stats(): HandoffPollStats {
+    return readHandoffPoll(this.words);
   }
 
   /**
@@ -45,12 +75,12 @@ export class HandoffPoll {
     for (;;) {
       for (let i = 0; i < LOADS_PER_CLOCK; i++) {
         if (done(Atomics.load(i32, index))) {
-          this.successfulPolls++;
+          this.words[SUCCESSFUL]++;
           return true;
         }
       }
       if (performance.now() >= deadline) {
-        this.failedPolls++;
+        this.words[FAILED]++;
         return false;
       }
     }
@@ -59,14 +89,14 @@ export class HandoffPoll {
   /** Adapts the window to a wait that lasted `waitNs` (kvm_vcpu_halt's grow/shrink decision). */
   update(waitNs: number): void {
     if (this.maxNs === 0) return;
-    if (waitNs <= this.windowNs) return; // the poll caught it: keep the window
-    if (this.windowNs !== 0 && waitNs > this.maxNs) {
+    const window = this.windowNs;
+    if (waitNs <= window) return; // the poll caught it: keep the window
+    if (window !== 0 && waitNs > this.maxNs) {
       // A long wait: polling only burned CPU.
-      this.windowNs = HANDOFF_POLL_SHRINK === 0 ? 0 : Math.floor(this.windowNs / HANDOFF_POLL_SHRINK);
-    } else if (this.windowNs < this.maxNs && waitNs < this.maxNs) {
+      Atomics.store(this.words, WINDOW, HANDOFF_POLL_SHRINK === 0 ? 0 : Math.floor(window / HANDOFF_POLL_SHRINK));
+    } else if (window < this.maxNs && waitNs < this.maxNs) {
       // A short wait the window missed: poll longer next time.
-      const grown = Math.max(this.windowNs * HANDOFF_POLL_GROW, HANDOFF_POLL_GROW_START);
-      this.windowNs = Math.min(grown, this.maxNs);
+      Atomics.store(this.words, WINDOW, Math.min(Math.max(window * HANDOFF_POLL_GROW, HANDOFF_POLL_GROW_START), this.maxNs));
     }
   }
 }

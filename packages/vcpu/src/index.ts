@@ -1,5 +1,6 @@
 /** @vcpu-rt/vcpu: vCPU worker threads, kvm_run, exits, guest programs and in-thread VMM handlers. */
 export { createVcpu, Vcpu, KvmRunError, GuestError, type VcpuOptions } from './vcpu.js';
+export { HandoffPoll, HANDOFF_POLL_NS_DEFAULT, type HandoffPollStats } from './handoff-poll.js';
 export { KvmRun, UCALL_MAX_VALUES, type KvmExit, type UcallCmd } from './kvm-run.js';
 export type { GuestContext, GuestProgram, GuestSpec } from './guest.js';
 export type { CpuStats } from './cpu.js';

@@ -35,6 +35,8 @@ const ERROR_LEN = 17;
 const SLEEPERS = 23;
 /** Words 48..63: the vCPU's counters (CpuStats), written by its thread, read by anyone. */
 export const STATS_WORD = 48;
+/** Words 54..56: the vCPU thread's KVM_RUN handoff poll (HandoffPoll's words). */
+export const VCPU_POLL_WORD = 54;
 const ERROR_TEXT = 256; // bytes: UTF-8 message of a failure
 const ERROR_MAX = 768;
 const TAGS = 1024; // bytes: 1 = bigint, 0 = number, per ucall value

@@ -4,8 +4,8 @@ import { ERRNO, KVM_MAX_VCPUS, KvmError, type KvmErrorCode, type Vm } from '@vcp
 import { Comlink, nodeEndpoint } from './comlink-node.js';
 import { readCpuStats, type CpuStats } from './cpu.js';
 import type { GuestSpec } from './guest.js';
-import { HandoffPoll, HANDOFF_POLL_NS_DEFAULT } from './handoff-poll.js';
-import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, STATE_WORD, type KvmExit } from './kvm-run.js';
+import { HandoffPoll, HANDOFF_POLL_NS_DEFAULT, POLL_WORDS, readHandoffPoll, type HandoffPollStats } from './handoff-poll.js';
+import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, STATE_WORD, VCPU_POLL_WORD, type KvmExit } from './kvm-run.js';
 import type { VmmHandlerSpec } from './vmm/handlers.js';
 import { CLAIMED_WORD, DESTROY_WORD, RELEASED_WORD, type VcpuLines, type VcpuWorkerApi, type VcpuWorkerData } from './worker/protocol.js';
 
@@ -90,6 +90,10 @@ export class Vcpu {
     if (!Number.isInteger(id) || id < 0) throw new KvmError('EINVAL', `createVcpu: id must be a non-negative integer (got ${String(id)})`);
     if (!spec || typeof spec.guest !== 'string') throw new KvmError('EINVAL', 'createVcpu: guest must be { guest: string, args? }');
     if (id >= KVM_MAX_VCPUS) throw new KvmError('EINVAL', `createVcpu: id must be < KVM_MAX_VCPUS (${KVM_MAX_VCPUS})`);
+    const pollNs = options.runPollNs;
+    if (pollNs !== undefined && (!Number.isInteger(pollNs) || pollNs < 0 || pollNs > 2 ** 31 - 1)) {
+      throw new RangeError(`createVcpu: options.runPollNs must be an integer number of ns in [0, 2^31 - 1] (got ${String(pollNs)})`);
+    }
     let pending = creating.get(vm);
     if (!pending) creating.set(vm, (pending = new Set()));
     if (!vm.shared.vcpus.isFree(id) || pending.has(id)) throw new KvmError('EEXIST', `createVcpu: vCPU ${id} already exists`);
@@ -142,6 +146,11 @@ export class Vcpu {
   /** What the vCPU's CPU did so far (TLB misses, faults, exits), read from kvm_run. */
   stats(): CpuStats {
     return readCpuStats(this.kvmRun);
+  }
+
+  /** The KVM_RUN handoff's polling: the vCPU thread waiting for run(), and run() waiting for an exit. */
+  pollStats(): { vcpu: HandoffPollStats; vmm: HandoffPollStats } {
+    return { vcpu: readHandoffPoll(new Int32Array(this.kvmRun.buffer, VCPU_POLL_WORD * 4, POLL_WORDS)), vmm: this.poll.stats() };
   }
 
   /**

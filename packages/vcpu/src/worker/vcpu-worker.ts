@@ -6,9 +6,9 @@ import { workerData, parentPort } from 'node:worker_threads';
 import { attachVm, KvmError, KVM_EXIT_HLT, KVM_EXIT_INTERNAL_ERROR, VcpuMmu, VcpuTable, type VmHandle } from '@vcpu-rt/core';
 import { Comlink, nodeEndpoint } from '../comlink-node.js';
 import { Cpu, type ExitPath } from '../cpu.js';
-import { HandoffPoll } from '../handoff-poll.js';
+import { HandoffPoll, POLL_WORDS } from '../handoff-poll.js';
 import { loadGuest, type BuiltinGuest } from '../guests/index.js';
-import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, RUN_STATE_RUNNING, STATE_WORD } from '../kvm-run.js';
+import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, RUN_STATE_RUNNING, STATE_WORD, VCPU_POLL_WORD } from '../kvm-run.js';
 import { loadHandlers, type ExitHandler } from '../vmm/handlers.js';
 import '../vmm/pci-host-handler.js';
 import '../vmm/mmio-sink.js';
@@ -26,7 +26,7 @@ const view = attachVm(data.handle as VmHandle);
 const mmu = new VcpuMmu(view.shared, requests);
 let handlers: ExitHandler[] = [];
 /** The vCPU side's poll window for the next KVM_RUN. */
-const poll = new HandoffPoll(data.pollNs);
+const poll = new HandoffPoll(data.pollNs, new Int32Array(data.kvmRun, VCPU_POLL_WORD * 4, POLL_WORDS));
 const isRun = (s: number): boolean => s === RUN_STATE_RUN;
 
 /** No memslot in address space 0: nothing to fetch the first instruction from. */
