@@ -38,7 +38,7 @@ function positiveInt(name: string) {
 function nonNegativeInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InvalidArgumentError(`${name} must be an integer >= 0 (got '${value}')`);
+    if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new InvalidArgumentError(`${name} must be an integer in [0, 2^31 - 1] (got '${value}')`);
     return n;
   };
 }

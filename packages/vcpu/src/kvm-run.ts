@@ -33,7 +33,7 @@ const UCALL_N = 16;
 const ERROR_LEN = 17;
 /** Threads asleep, or about to sleep, on the state word: a state change wakes them only then. */
 const SLEEPERS = 23;
-/** Words 48..63: the vCPU's counters (CpuStats), written by its thread, read by anyone. */
+/** Words 48..53: the vCPU's counters (CpuStats), written by its thread, read by anyone. */
 export const STATS_WORD = 48;
 /** Words 54..56: the vCPU thread's KVM_RUN handoff poll (HandoffPoll's words). */
 export const VCPU_POLL_WORD = 54;

@@ -46,6 +46,11 @@ export function pciHoleTable(results: PciHoleResult[], machine: MachineInfo): st
     const poll = results.find((r) => r.vmm === vmm)?.runPollNs ?? 0;
     const label = placements[vmm] + (vmm === 'main-thread' ? ` (runPollNs ${poll})` : '');
     lines.push(`  ${label}: ${(exit * 1e6).toFixed(3)} / ${(hole * 1e6).toFixed(3)} µs = ${(exit / hole).toFixed(1)}x; +${((exit - hole) * 1e6).toFixed(3)} µs; ${(p.holeAccesses * (exit - hole) * 1e3).toFixed(1)} ms`);
+    const polled = results.find((r) => r.strategy === 'mmio-exit' && r.vmm === vmm);
+    if (polled && polled.runPollNs > 0) {
+      const { vcpu, vmm: v } = polled.poll;
+      lines.push(`    mmio-exit handoffs caught while polling: vCPU thread ${vcpu.successfulPolls} (missed ${vcpu.failedPolls}), VMM ${v.successfulPolls} (missed ${v.failedPolls})`);
+    }
   }
   lines.push('  (an exit here crosses no user/kernel boundary: it costs a function call in the vCPU thread, or a thread handoff; docs/pci-hole.md)');
   return lines.join('\n');

@@ -151,7 +151,7 @@ async function waitForRunAsync(): Promise<boolean> {
     if (s === RUN_STATE_RUN) break;
     await run.sleepAsync(s, 50);
   }
-  run.setState(RUN_STATE_RUNNING);
+  Atomics.store(run.i32, STATE_WORD, RUN_STATE_RUNNING);
   return !destroyed();
 }
 
