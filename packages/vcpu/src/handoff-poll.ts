@@ -15,8 +15,12 @@ export const HANDOFF_POLL_NS_DEFAULT = 200_000;
 export const HANDOFF_POLL_GROW = 2;
 /** halt_poll_ns_grow_start: the first non-zero window, in ns. */
 export const HANDOFF_POLL_GROW_START = 10_000;
-/** halt_poll_ns_shrink: 0 resets the window to 0 after a wait longer than the largest window. */
-export const HANDOFF_POLL_SHRINK = 0;
+/**
+ * halt_poll_ns_shrink: the window is divided by this after a wait longer than the largest window
+ * (0 would reset it to 0). Current kernels halve ("Default halves per-vcpu halt_poll_ns"); older
+ * ones reset ("Default resets per-vcpu halt_poll_ns", shrink 0).
+ */
+export const HANDOFF_POLL_SHRINK: number = 2;
 
 /** Load-then-clock: how many loads of the word between two reads of the clock. */
 const LOADS_PER_CLOCK = 64;
