@@ -42,13 +42,12 @@ export function pciHoleTable(results: PciHoleResult[], machine: MachineInfo): st
   for (const vmm of VMM_PLACEMENTS) {
     const exit = per('mmio-exit', vmm);
     const hole = per('pci-hole', vmm);
-    if (!exit || !hole) continue;
-    const poll = results.find((r) => r.vmm === vmm)?.runPollNs ?? 0;
-    const label = placements[vmm] + (vmm === 'main-thread' ? ` (runPollNs ${poll})` : '');
+    const row = results.find((r) => r.strategy === 'mmio-exit' && r.vmm === vmm);
+    if (!exit || !hole || !row) continue;
+    const label = placements[vmm] + (row.runPollNs > 0 ? ` (runPollNs ${row.runPollNs})` : '');
     lines.push(`  ${label}: ${(exit * 1e6).toFixed(3)} / ${(hole * 1e6).toFixed(3)} µs = ${(exit / hole).toFixed(1)}x; +${((exit - hole) * 1e6).toFixed(3)} µs; ${(p.holeAccesses * (exit - hole) * 1e3).toFixed(1)} ms`);
-    const polled = results.find((r) => r.strategy === 'mmio-exit' && r.vmm === vmm);
-    if (polled && polled.runPollNs > 0) {
-      const { vcpu, vmm: v } = polled.poll;
+    if (row.runPollNs > 0) {
+      const { vcpu, vmm: v } = row.poll;
       lines.push(`    mmio-exit handoffs caught while polling: vCPU thread ${vcpu.successfulPolls} (missed ${vcpu.failedPolls}), VMM ${v.successfulPolls} (missed ${v.failedPolls})`);
     }
   }
