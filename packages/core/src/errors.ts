@@ -3,6 +3,7 @@ export const ERRNO = {
   ENOENT: -2,
   EIO: -5,
   ENXIO: -6,
+  EAGAIN: -11,
   ENOMEM: -12,
   EFAULT: -14,
   EBUSY: -16,

@@ -8,6 +8,13 @@ import { Srcu, type SrcuReader } from '../srcu.js';
 import { PAGE_SIZE, TASK_SIZE_MAX } from '../uapi.js';
 import type { MmuNotifier } from './mmu-notifier.js';
 import { PageTable, PT_ENTRIES } from './page-table.js';
+import { PageCaches, shmemBytes } from './shmem.js';
+import { VMA_END, VMA_FIELDS, VMA_FILE, VMA_PGOFF, VMA_START, VMA_UFFD, VMA_UFFD_MODE, vmaClip, vmaCut, vmaNormalize, type Vma } from './vma.js';
+import { UffdShared } from '../userfaultfd/shared.js';
+import { R_RELEASED, R_WAKEN, recBase, UFFD_BYTES } from '../userfaultfd/layout.js';
+import { threadId } from 'node:worker_threads';
+import { Userfaultfd, type UserfaultfdOptions } from '../userfaultfd/userfaultfd.js';
+import { UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, UFFD_PAGEFAULT_FLAG_MINOR, UFFD_PAGEFAULT_FLAG_WRITE } from '../userfaultfd/uapi.js';
 
 /** Where top-down mmap placement starts (below the stack, like mm->mmap_base). */
 export const MMAP_BASE = 0x7f00_0000_0000;
@@ -28,6 +35,13 @@ const KERNEL_FRAMES = 11; // frames the kernel allocated for itself (not in any 
 const PENDING_TOP = 10; // frames unmapped but perhaps still being copied: reused after a grace period
 const CTL_WORDS = 16;
 
+/** faultIn's answer when the page belongs to a userfaultfd: drop host locks, call handleUserfault, retry. */
+export const VM_FAULT_USERFAULT = -2;
+/** faultIn flag: the access writes (UFFD_PAGEFAULT_FLAG_WRITE; otherwise an anonymous read may use the zero page). */
+export const FAULT_FLAG_WRITE = 1;
+/** faultIn flag: a read may be answered with the zero page (frame 0) instead of a new frame, as do_anonymous_page does. */
+export const FAULT_FLAG_ZERO_OK = 2;
+
 /** Options for a new host address space. */
 export interface HostMemoryOptions {
   /** Physical memory for page frames, in bytes (default 1 GiB). Populating more is ENOMEM. */
@@ -46,6 +60,26 @@ export interface HostMemoryHandle {
   freeFrames: SharedArrayBuffer;
   /** Host accessors' read side: freed frames are reused only after they have all left (the TLB flush). */
   srcu: SharedArrayBuffer;
+  /** The memfds' page caches (docs/host-memory.md §7). */
+  files: SharedArrayBuffer;
+  /** userfaultfd contexts and waiter records (docs/userfaultfd.md). */
+  uffd: SharedArrayBuffer;
+}
+
+/** A memfd_create(2) file: shmem pages of its own that every mapping of it shares. */
+export class Memfd {
+  /** @internal use HostMemory.memfdCreate */
+  constructor(readonly id: number, readonly size: number) {}
+}
+
+/** Options of mmap. */
+export interface MmapOptions {
+  /** MAP_POPULATE: fault every page in now. */
+  populate?: boolean;
+  /** Map this memfd (MAP_SHARED) instead of anonymous memory. */
+  memfd?: Memfd;
+  /** Byte offset in the memfd (page aligned). */
+  offset?: number;
 }
 
 /** Advice accepted by madvise. */
@@ -72,6 +106,25 @@ export class HostMemory {
   private readonly mmapLock: SabMutex;
   private readonly frameLock: SabMutex;
   private readonly notifiers: MmuNotifier[] = [];
+  private readonly pageCaches: PageCaches;
+  /** @internal this thread's view of the userfaultfd contexts */
+  readonly uffd: UffdShared;
+  /**
+   * Called about every 50 ms while this thread sleeps in handle_userfault; it may throw to abandon
+   * the fault (a fatal signal: the vCPU runtime uses it when a vCPU is destroyed).
+   */
+  onUserfaultWait: (() => void) | undefined;
+  // The userfault faultIn last reported (handle_userfault's arguments), kept in fields: no allocation.
+  private ufCtx = 0;
+  private ufAddr = 0;
+  private ufFlags = 0;
+  private ufEntry = -1;
+  // The source buffer of the last COPY, as Int32 words (copied without allocating per page).
+  private srcBuffer: ArrayBufferLike | undefined;
+  private srcWords: Int32Array | undefined;
+  private readonly frameWords: Int32Array;
+  /** @internal errno code of the page mfillAtomic stopped at ('' if it did all). */
+  mfillError: '' | 'EEXIST' | 'ENOENT' | 'EINVAL' | 'EFAULT' | 'ENOMEM' = '';
 
   private constructor(h: HostMemoryHandle) {
     this.h = h;
@@ -85,6 +138,10 @@ export class HostMemory {
     this.mmapLock = new SabMutex(this.ctl, MMAP_LOCK);
     this.frameLock = new SabMutex(this.ctl, FRAME_LOCK);
     this.pageTable = new PageTable(this.pt, this.ctl, PT_TABLES, this.ctl[MAX_PT_TABLES], this.frameLock);
+    const files = new Int32Array(h.files);
+    this.pageCaches = new PageCaches(files, new SabMutex(files, PageCaches.LOCK_WORD));
+    this.uffd = new UffdShared(h.uffd);
+    this.frameWords = new Int32Array(h.frames);
   }
 
   /** A new, empty address space. */
@@ -96,12 +153,16 @@ export class HostMemory {
     const nrFrames = Math.floor(physicalBytes / PAGE_SIZE);
     const h: HostMemoryHandle = {
       ctl: new SharedArrayBuffer(CTL_WORDS * 4),
-      vmas: new SharedArrayBuffer(MAX_MAP_COUNT * 2 * 8),
+      vmas: new SharedArrayBuffer(MAX_MAP_COUNT * VMA_FIELDS * 8),
       pt: new SharedArrayBuffer(maxTables * PT_ENTRIES * 4),
       frames: new SharedArrayBuffer(nrFrames * PAGE_SIZE),
       freeFrames: new SharedArrayBuffer(2 * nrFrames * 4),
       srcu: new Srcu().buffer,
+      // The page caches may index up to 4x physical memory: memfds are sparse until written.
+      files: new SharedArrayBuffer(shmemBytes(4 * nrFrames)),
+      uffd: new SharedArrayBuffer(UFFD_BYTES),
     };
+    PageCaches.init(new Int32Array(h.files), 4 * nrFrames);
     const ctl = new Int32Array(h.ctl);
     ctl[FRAMES_BUMP] = 1;
     ctl[PT_TABLES] = 1;
@@ -134,18 +195,64 @@ export class HostMemory {
     if (i >= 0) this.notifiers.splice(i, 1);
   }
 
-  /** Maps `length` bytes of anonymous memory, lazily unless `populate` (MAP_POPULATE); returns the hva. */
-  mmap(length: number, options: { populate?: boolean } = {}): number {
+  /** memfd_create(2) + ftruncate: a shmem file of `size` bytes whose pages every mapping of it shares. */
+  memfdCreate(size: number): Memfd {
+    checkAddr('size', size);
+    check(size > 0, 'EINVAL', 'memfdCreate: size must be > 0');
+    const pages = Math.ceil(size / PAGE_SIZE);
+    return new Memfd(this.pageCaches.create(pages), pages * PAGE_SIZE);
+  }
+
+  /** userfaultfd(2): a new userfaultfd on this address space (UFFDIO_API comes next). */
+  userfaultfd(options: UserfaultfdOptions = {}): Userfaultfd {
+    return Userfaultfd.open(this, options);
+  }
+
+  /** The memfd with id `id` (for a thread that got the id from another). */
+  memfd(id: number): Memfd {
+    check(Number.isInteger(id) && id >= 0 && id < this.pageCaches.count(), 'EINVAL', () => `no memfd ${String(id)}`);
+    return new Memfd(id, this.pageCaches.pages(id) * PAGE_SIZE);
+  }
+
+  /** Is page `offset` of `memfd` in its page cache? */
+  memfdIsCached(memfd: Memfd, offset: number): boolean {
+    const e = this.pageCaches.entry(memfd.id, Math.floor(offset / PAGE_SIZE));
+    return e >= 0 && this.pageCaches.frame(e) !== 0;
+  }
+
+  /**
+   * Maps `length` bytes, lazily unless `populate` (MAP_POPULATE); returns the hva. Anonymous memory,
+   * or with `memfd` a MAP_SHARED mapping of the file from `offset` (its pages live in the page cache).
+   */
+  mmap(length: number, options: MmapOptions = {}): number {
     checkAddr('length', length);
     check(length > 0, 'EINVAL', 'mmap length must be > 0');
     const len = Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
+    let file = 0;
+    let pgoff = 0;
+    if (options.memfd !== undefined) {
+      const m = options.memfd;
+      check(m instanceof Memfd && this.pageCaches.count() > m.id, 'EINVAL', 'mmap: memfd must come from memfdCreate of this address space');
+      const offset = options.offset ?? 0;
+      checkAddr('offset', offset);
+      check(offset % PAGE_SIZE === 0, 'EINVAL', () => `mmap: offset ${offset} is not page aligned`);
+      // Linux maps past EOF and the access SIGBUSes; refusing it here catches the mistake earlier.
+      check(offset + len <= m.size, 'EINVAL', () => `mmap: [${offset}, ${offset + len}) runs past the memfd's ${m.size} bytes`);
+      file = m.id + 1;
+      pgoff = offset / PAGE_SIZE;
+    } else {
+      check(options.offset === undefined || options.offset === 0, 'EINVAL', 'mmap: offset needs a memfd');
+    }
     this.mmapLock.lock();
     let addr: number;
     try {
       addr = this.findGap(len);
       this.writeBegin();
-      this.vmaInsert(addr, addr + len);
-      this.writeEnd();
+      try {
+        this.vmaInsert({ start: addr, end: addr + len, file, pgoff, uffd: 0, uffdMode: 0 });
+      } finally {
+        this.writeEnd();
+      }
     } finally {
       this.mmapLock.unlock();
     }
@@ -164,8 +271,8 @@ export class HostMemory {
   munmap(addr: number, length: number): void {
     const [start, end] = this.range('munmap', addr, length);
     this.invalidate(start, end, () => {
-      this.vmaRemove(start, end);
       this.zapPtes(start, end);
+      this.vmaRemove(start, end);
     });
   }
 
@@ -182,7 +289,7 @@ export class HostMemory {
     } else if (advice === 'populate_write') {
       for (let a = start; a < end; a += PAGE_SIZE) {
         if (this.lookupFrame(a) < 0) throw new KvmError('ENOMEM', `madvise: ${hex(a)} is not mapped`);
-        this.faultIn(a);
+        while (this.faultIn(a) === VM_FAULT_USERFAULT) this.userfaultOrEfault('madvise(MADV_POPULATE_WRITE)');
       }
     } else {
       throw new KvmError('EINVAL', `madvise: unknown advice '${String(advice)}' (dontneed | populate_write)`);
@@ -199,13 +306,20 @@ export class HostMemory {
       const a = addr + done;
       const off = a % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, length - done);
-      const idx = this.readLock();
-      try {
-        const frame = this.lookupFrame(a);
-        if (frame < 0) throw new KvmError('EFAULT', `host read at ${hex(a)}: not mapped`);
-        if (frame > 0) out.set(this.frameBytes.subarray(frame * PAGE_SIZE + off, frame * PAGE_SIZE + off + n), done);
-      } finally {
-        this.readUnlock(idx);
+      for (;;) {
+        const idx = this.readLock();
+        let frame: number;
+        try {
+          // A read fault: the zero page for absent anonymous memory, the page cache for a memfd.
+          frame = this.lookupFrame(a);
+          if (frame < 0) throw new KvmError('EFAULT', `host read at ${hex(a)}: not mapped`);
+          if (frame === 0) frame = this.faultIn(a - off, FAULT_FLAG_ZERO_OK);
+          if (frame > 0) out.set(this.frameBytes.subarray(frame * PAGE_SIZE + off, frame * PAGE_SIZE + off + n), done);
+        } finally {
+          this.readUnlock(idx);
+        }
+        if (frame !== VM_FAULT_USERFAULT) break;
+        this.userfaultOrEfault('host read');
       }
       done += n;
     }
@@ -220,12 +334,17 @@ export class HostMemory {
       const a = addr + done;
       const off = a % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, data.length - done);
-      const idx = this.readLock();
-      try {
-        const frame = this.faultIn(a - off);
-        this.frameBytes.set(data.subarray(done, done + n), frame * PAGE_SIZE + off);
-      } finally {
-        this.readUnlock(idx);
+      for (;;) {
+        const idx = this.readLock();
+        let frame: number;
+        try {
+          frame = this.faultIn(a - off);
+          if (frame > 0) this.frameBytes.set(data.subarray(done, done + n), frame * PAGE_SIZE + off);
+        } finally {
+          this.readUnlock(idx);
+        }
+        if (frame !== VM_FAULT_USERFAULT) break;
+        this.userfaultOrEfault('host write');
       }
       done += n;
     }
@@ -265,7 +384,7 @@ export class HostMemory {
       while (a < end) {
         const i = this.vmaFind(a);
         if (i < 0) { ok = false; break; }
-        a = this.vmas[2 * i + 1];
+        a = this.vmas[i * VMA_FIELDS + VMA_END];
       }
       if (!this.readRetry(seq)) return ok;
     }
@@ -300,25 +419,75 @@ export class HostMemory {
   release(): void {
     this.srcuReader?.release();
     this.srcuReader = undefined;
+    this.uffd.release();
   }
 
   /**
-   * handle_mm_fault for a write: returns the frame backing the page at `addr`, allocating a zeroed
-   * one if absent. Safe against concurrent faults, munmap and dontneed from any thread. Use the
-   * frame only inside a readLock section.
+   * handle_mm_fault: returns the frame backing the page at `addr`, allocating a zeroed one (or, in a
+   * memfd mapping, mapping the page-cache page, allocated if absent) when the PTE is empty. With
+   * FAULT_FLAG_ZERO_OK and no FAULT_FLAG_WRITE, absent anonymous memory answers 0 (the zero page).
+   * A page that a userfaultfd registration covers answers VM_FAULT_USERFAULT: the caller leaves its
+   * host read section, calls handleUserfault() and faults again. Safe against concurrent faults,
+   * munmap and dontneed from any thread. Use the frame only inside a readLock section.
    */
-  faultIn(addr: number): number {
+  faultIn(addr: number, flags = FAULT_FLAG_WRITE): number {
     const vpn = Math.floor(addr / PAGE_SIZE);
+    const v = this.vmas;
     for (;;) {
       const seq = this.readBegin();
-      if (this.vmaFind(addr) < 0) {
+      const vi = this.vmaFind(addr);
+      if (vi < 0) {
         if (this.readRetry(seq)) continue;
         throw new KvmError('EFAULT', `host page fault at ${hex(addr)}: not mapped`);
       }
+      const o = vi * VMA_FIELDS;
+      const file = v[o + VMA_FILE];
+      const uffd = v[o + VMA_UFFD];
+      const mode = v[o + VMA_UFFD_MODE];
       const leaf = this.pageTable.leaf(vpn, true);
       const cur = Atomics.load(this.pt, leaf);
       if (cur !== 0) return cur;
-      const frame = this.allocFrame();
+      const write = flags & FAULT_FLAG_WRITE ? UFFD_PAGEFAULT_FLAG_WRITE : 0;
+      let frame: number;
+      if (file !== 0) {
+        // shmem_fault: the page cache first.
+        const entry = this.pageCaches.entry(file - 1, v[o + VMA_PGOFF] + vpn - v[o + VMA_START] / PAGE_SIZE);
+        if (entry < 0) {
+          if (this.readRetry(seq)) continue;
+          throw new KvmError('EFAULT', `host page fault at ${hex(addr)}: past the end of the memfd (SIGBUS)`);
+        }
+        frame = this.pageCaches.frame(entry);
+        if (frame === 0 && mode & UFFDIO_REGISTER_MODE_MISSING) {
+          if (this.readRetry(seq)) continue;
+          return this.userfault(uffd - 1, addr, write, entry);
+        }
+        if (frame !== 0 && mode & UFFDIO_REGISTER_MODE_MINOR) {
+          if (this.readRetry(seq)) continue;
+          return this.userfault(uffd - 1, addr, write | UFFD_PAGEFAULT_FLAG_MINOR, entry);
+        }
+        if (frame === 0) {
+          const f = this.allocFrame();
+          frame = this.pageCaches.add(entry, f);
+          if (frame !== f) this.freeFrame(f);
+        }
+        if (Atomics.compareExchange(this.pt, leaf, 0, frame) !== 0) continue;
+        Atomics.add(this.ctl, RESIDENT, 1);
+        if (this.readRetry(seq)) {
+          // Raced with munmap/dontneed: unmap again; the page cache keeps the page.
+          if (Atomics.compareExchange(this.pt, leaf, frame, 0) === frame) Atomics.sub(this.ctl, RESIDENT, 1);
+          continue;
+        }
+        return frame;
+      }
+      if (mode & UFFDIO_REGISTER_MODE_MISSING) {
+        if (this.readRetry(seq)) continue;
+        return this.userfault(uffd - 1, addr, write, -1);
+      }
+      if (flags & FAULT_FLAG_ZERO_OK && !write) {
+        if (this.readRetry(seq)) continue;
+        return 0;
+      }
+      frame = this.allocFrame();
       if (Atomics.compareExchange(this.pt, leaf, 0, frame) !== 0) {
         this.freeFrame(frame); // never visible to anyone
         continue;
@@ -338,6 +507,254 @@ export class HostMemory {
     }
   }
 
+  /** Records handle_userfault's arguments for the caller and answers VM_FAULT_USERFAULT. */
+  private userfault(ctx: number, addr: number, flags: number, entry: number): number {
+    this.ufCtx = ctx;
+    this.ufAddr = addr;
+    this.ufFlags = flags;
+    this.ufEntry = entry;
+    return VM_FAULT_USERFAULT;
+  }
+
+  /**
+   * handle_userfault for the fault faultIn just answered VM_FAULT_USERFAULT for: queue this thread's
+   * waiter record on the context's fault_pending_wqh, re-check the page (userfaultfd_must_wait),
+   * wake a reader, and sleep until a UFFDIO_COPY / ZEROPAGE / CONTINUE / WAKE covers the address.
+   * Call with no host read section held (the kernel drops mmap_lock before it sleeps). Returns
+   * true when the fault should be retried, false when the uffd was closed under it (the fault then
+   * fails: SIGBUS for a process, EFAULT for KVM).
+   */
+  handleUserfault(): boolean {
+    const u = this.uffd;
+    const c = this.ufCtx;
+    const ctx = u.ctx(c);
+    if (ctx.released) return true; // VM_FAULT_NOPAGE: close is unregistering the range; fault again
+    const r = u.record();
+    ctx.enqueue(r, this.ufAddr, this.ufFlags, threadId);
+    if (!this.userfaultfdMustWait(c) || ctx.released) {
+      ctx.dequeue(r);
+      return true;
+    }
+    ctx.wakeReaders();
+    const word = recBase(r) + R_WAKEN;
+    try {
+      while (Atomics.load(u.i32, word) === 0) {
+        Atomics.wait(u.i32, word, 0, 50);
+        this.onUserfaultWait?.();
+      }
+    } finally {
+      ctx.dequeue(r);
+    }
+    return Atomics.load(u.i32, word) !== R_RELEASED;
+  }
+
+  /** handleUserfault, or EFAULT when the uffd went away under the fault. */
+  private userfaultOrEfault(what: string): void {
+    if (!this.handleUserfault()) throw new KvmError('EFAULT', `${what} at ${hex(this.ufAddr)}: its userfaultfd was closed while the fault waited (SIGBUS)`);
+  }
+
+  /**
+   * userfaultfd_must_wait: after queueing, is the fault still unresolved? The PTE is still empty, a
+   * missing memfd page is still not cached, and the range is still registered with the context.
+   */
+  private userfaultfdMustWait(c: number): boolean {
+    const a = this.ufAddr - (this.ufAddr % PAGE_SIZE);
+    for (;;) {
+      const seq = this.readBegin();
+      const vi = this.vmaFind(a);
+      let wait = vi >= 0 && this.vmas[vi * VMA_FIELDS + VMA_UFFD] === c + 1;
+      if (wait) {
+        const leaf = this.pageTable.leaf(Math.floor(a / PAGE_SIZE), false);
+        wait = leaf < 0 || Atomics.load(this.pt, leaf) === 0;
+        if (wait && this.ufEntry >= 0 && !(this.ufFlags & UFFD_PAGEFAULT_FLAG_MINOR)) wait = this.pageCaches.frame(this.ufEntry) === 0;
+      }
+      if (!this.readRetry(seq)) return wait;
+    }
+  }
+
+  /**
+   * @internal mfill_atomic for userfaultfd context `c`: UFFDIO_COPY (from `src` at `srcOff`),
+   * UFFDIO_ZEROPAGE or UFFDIO_CONTINUE of [dst, dst + len), page by page. Returns the bytes done;
+   * when it stops early, mfillError names the errno of the page it stopped at. Wakes nobody.
+   */
+  mfillAtomic(c: number, op: 'copy' | 'zeropage' | 'continue', dst: number, len: number, src: Uint8Array | undefined, srcOff: number): number {
+    this.mfillError = '';
+    let done = 0;
+    while (done < len) {
+      const err = this.mfillPage(c, op, dst + done, src, srcOff + done);
+      if (err !== '') {
+        this.mfillError = err;
+        break;
+      }
+      done += PAGE_SIZE;
+    }
+    return done;
+  }
+
+  /** One page of mfillAtomic; '' on success, else the errno code. */
+  private mfillPage(c: number, op: 'copy' | 'zeropage' | 'continue', addr: number, src: Uint8Array | undefined, srcOff: number): '' | 'EEXIST' | 'ENOENT' | 'EINVAL' | 'EFAULT' | 'ENOMEM' {
+    const v = this.vmas;
+    const vpn = addr / PAGE_SIZE;
+    const idx = this.readLock();
+    try {
+      for (;;) {
+        const seq = this.readBegin();
+        const vi = this.vmaFind(addr);
+        // find_dst_vma: the range must be registered with this context.
+        if (vi < 0 || v[vi * VMA_FIELDS + VMA_UFFD] !== c + 1) {
+          if (this.readRetry(seq)) continue;
+          return 'ENOENT';
+        }
+        const o = vi * VMA_FIELDS;
+        const file = v[o + VMA_FILE];
+        const entry = file === 0 ? -1 : this.pageCaches.entry(file - 1, v[o + VMA_PGOFF] + vpn - v[o + VMA_START] / PAGE_SIZE);
+        if (op === 'continue' && (file === 0 || !(v[o + VMA_UFFD_MODE] & UFFDIO_REGISTER_MODE_MINOR))) return 'EINVAL';
+        if (op === 'zeropage' && file !== 0) return 'EINVAL';
+        const leaf = this.pageTable.leaf(vpn, true);
+        if (Atomics.load(this.pt, leaf) !== 0) return 'EEXIST';
+        let frame: number;
+        let fresh = false;
+        if (op === 'continue') {
+          // mfill_atomic_pte_continue: the page cache must already hold the page; only the PTE is new.
+          frame = this.pageCaches.frame(entry);
+          if (frame === 0) return 'EFAULT';
+        } else if (file !== 0) {
+          // shmem_mfill_atomic_pte: a new page-cache page; one already there is EEXIST.
+          if (this.pageCaches.frame(entry) !== 0) return 'EEXIST';
+          const f = this.allocFrame();
+          if (src) this.copyIntoFrame(f, src, srcOff);
+          frame = this.pageCaches.add(entry, f);
+          if (frame !== f) {
+            this.freeFrame(f);
+            return 'EEXIST';
+          }
+        } else {
+          // mfill_atomic_pte_copy / _zeropage: a new anonymous frame (ZEROPAGE gets a zeroed frame
+          // rather than the shared zero page: docs/userfaultfd.md §6).
+          frame = this.allocFrame();
+          fresh = true;
+          if (op === 'copy' && src) this.copyIntoFrame(frame, src, srcOff);
+        }
+        if (Atomics.compareExchange(this.pt, leaf, 0, frame) !== 0) {
+          if (fresh) this.freeFrame(frame);
+          return 'EEXIST';
+        }
+        Atomics.add(this.ctl, RESIDENT, 1);
+        if (this.readRetry(seq)) {
+          // Raced with an unmap of the range: take the page back and try again.
+          if (Atomics.compareExchange(this.pt, leaf, frame, 0) === frame) {
+            Atomics.sub(this.ctl, RESIDENT, 1);
+            if (fresh) this.deferFree(frame);
+          }
+          continue;
+        }
+        return '';
+      }
+    } finally {
+      this.readUnlock(idx);
+    }
+  }
+
+  /** Copies PAGE_SIZE bytes of `src` from `off` into `frame`, word by word when aligned (no allocation). */
+  private copyIntoFrame(frame: number, src: Uint8Array, off: number): void {
+    check(off >= 0 && off + PAGE_SIZE <= src.length, 'EFAULT', () => `UFFDIO_COPY: source [${off}, ${off + PAGE_SIZE}) is outside the ${src.length}-byte buffer`);
+    const start = src.byteOffset + off;
+    if (start % 4 === 0) {
+      if (this.srcBuffer !== src.buffer) {
+        this.srcBuffer = src.buffer;
+        this.srcWords = new Int32Array(src.buffer, 0, Math.floor(src.buffer.byteLength / 4));
+      }
+      const from = this.srcWords!;
+      const to = this.frameWords;
+      const s = start / 4;
+      const d = frame * (PAGE_SIZE / 4);
+      for (let i = 0; i < PAGE_SIZE / 4; i++) to[d + i] = from[s + i];
+    } else {
+      this.frameBytes.set(src.subarray(off, off + PAGE_SIZE), frame * PAGE_SIZE);
+    }
+  }
+
+  /**
+   * @internal UFFDIO_REGISTER's VMA side: every page of [start, end) must be mapped (EINVAL), MINOR
+   * needs memfd mappings (EINVAL), and no part may belong to another context (EBUSY); then the
+   * range's VMAs are split and marked, under mmap_lock.
+   */
+  uffdRegister(c: number, start: number, end: number, mode: number): void {
+    this.mmapLock.lock();
+    try {
+      const list = this.vmaListLocked();
+      const parts = list.map((v) => vmaClip(v, start, end)).filter((v): v is Vma => v !== undefined);
+      let covered = start;
+      for (const p of parts) {
+        check(p.start === covered, 'EINVAL', () => `UFFDIO_REGISTER: [${hex(covered)}, ${hex(p.start)}) is not mapped`);
+        covered = p.end;
+        check(!(mode & UFFDIO_REGISTER_MODE_MINOR) || p.file !== 0, 'EINVAL',
+          () => `UFFDIO_REGISTER: MINOR mode needs a memfd (shmem) mapping; [${hex(p.start)}, ${hex(p.end)}) is anonymous`);
+        check(p.uffd === 0 || p.uffd === c + 1, 'EBUSY', () => `UFFDIO_REGISTER: [${hex(p.start)}, ${hex(p.end)}) is registered with another userfaultfd`);
+      }
+      check(covered === end, 'EINVAL', () => `UFFDIO_REGISTER: [${hex(covered)}, ${hex(end)}) is not mapped`);
+      for (const p of parts) { p.uffd = c + 1; p.uffdMode = mode; }
+      this.writeBegin();
+      try {
+        this.vmaStore([...vmaCut(list, start, end), ...parts]);
+      } finally {
+        this.writeEnd();
+      }
+    } finally {
+      this.mmapLock.unlock();
+    }
+  }
+
+  /**
+   * @internal UFFDIO_UNREGISTER's VMA side: every page of [start, end) must be mapped and none may
+   * belong to another context (EINVAL); the parts registered with context `c` lose it. Returns
+   * whether anything was unregistered.
+   */
+  uffdUnregister(c: number, start: number, end: number): boolean {
+    this.mmapLock.lock();
+    try {
+      const list = this.vmaListLocked();
+      const parts = list.map((v) => vmaClip(v, start, end)).filter((v): v is Vma => v !== undefined);
+      let covered = start;
+      for (const p of parts) {
+        check(p.start === covered, 'EINVAL', () => `UFFDIO_UNREGISTER: [${hex(covered)}, ${hex(p.start)}) is not mapped`);
+        covered = p.end;
+        check(p.uffd === 0 || p.uffd === c + 1, 'EINVAL', () => `UFFDIO_UNREGISTER: [${hex(p.start)}, ${hex(p.end)}) is registered with another userfaultfd`);
+      }
+      check(covered === end, 'EINVAL', () => `UFFDIO_UNREGISTER: [${hex(covered)}, ${hex(end)}) is not mapped`);
+      const changed = parts.some((p) => p.uffd !== 0);
+      if (!changed) return false;
+      for (const p of parts) { p.uffd = 0; p.uffdMode = 0; }
+      this.writeBegin();
+      try {
+        this.vmaStore([...vmaCut(list, start, end), ...parts]);
+      } finally {
+        this.writeEnd();
+      }
+      return true;
+    } finally {
+      this.mmapLock.unlock();
+    }
+  }
+
+  /** @internal userfaultfd_release's VMA side: every range registered with context `c` loses it. */
+  uffdUnregisterAll(c: number): void {
+    this.mmapLock.lock();
+    try {
+      const list = this.vmaListLocked();
+      if (!list.some((v) => v.uffd === c + 1)) return;
+      for (const v of list) if (v.uffd === c + 1) { v.uffd = 0; v.uffdMode = 0; }
+      this.writeBegin();
+      try {
+        this.vmaStore(list);
+      } finally {
+        this.writeEnd();
+      }
+    } finally {
+      this.mmapLock.unlock();
+    }
+  }
+
   /** The frame mapped at `addr`: > 0 present, 0 mapped but absent, -1 not mapped. */
   lookupFrame(addr: number): number {
     for (;;) {
@@ -354,11 +771,14 @@ export class HostMemory {
 
   /** The mappings, as [start, end) pairs in ascending order. */
   vmaList(): Array<[number, number]> {
+    return this.vmaDetails().map((v) => [v.start, v.end]);
+  }
+
+  /** The mappings with their backing and userfaultfd registration, in ascending order. */
+  vmaDetails(): Vma[] {
     for (;;) {
       const seq = this.readBegin();
-      const n = Atomics.load(this.ctl, NR_VMAS);
-      const out: Array<[number, number]> = [];
-      for (let i = 0; i < n; i++) out.push([this.vmas[2 * i], this.vmas[2 * i + 1]]);
+      const out = this.vmaListLocked();
       if (!this.readRetry(seq)) return out;
     }
   }
@@ -402,15 +822,25 @@ export class HostMemory {
     }
   }
 
+  /** Clears the PTEs of [start, end); anonymous frames are freed after a grace period, page-cache pages stay cached. */
   private zapPtes(start: number, end: number): void {
-    let freed = 0;
-    this.pageTable.forEachLeafRun(start / PAGE_SIZE, end / PAGE_SIZE, (first, count) => {
-      for (let i = first; i < first + count; i++) {
-        const f = Atomics.exchange(this.pt, i, 0);
-        if (f !== 0) { this.deferFree(f); freed++; }
-      }
-    });
-    if (freed) Atomics.sub(this.ctl, RESIDENT, freed);
+    let unmapped = 0;
+    for (const v of this.vmaListLocked()) {
+      const s = Math.max(v.start, start);
+      const e = Math.min(v.end, end);
+      if (s >= e) continue;
+      const anon = v.file === 0;
+      this.pageTable.forEachLeafRun(s / PAGE_SIZE, e / PAGE_SIZE, (first, count) => {
+        for (let i = first; i < first + count; i++) {
+          const f = Atomics.exchange(this.pt, i, 0);
+          if (f !== 0) {
+            if (anon) this.deferFree(f);
+            unmapped++;
+          }
+        }
+      });
+    }
+    if (unmapped) Atomics.sub(this.ctl, RESIDENT, unmapped);
   }
 
   private allocFrame(): number {
@@ -503,8 +933,8 @@ export class HostMemory {
     const v = this.vmas;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (addr < v[2 * mid]) hi = mid - 1;
-      else if (addr >= v[2 * mid + 1]) lo = mid + 1;
+      if (addr < v[mid * VMA_FIELDS + VMA_START]) hi = mid - 1;
+      else if (addr >= v[mid * VMA_FIELDS + VMA_END]) lo = mid + 1;
       else return mid;
     }
     return -1;
@@ -515,8 +945,8 @@ export class HostMemory {
     const n = this.ctl[NR_VMAS];
     let ceiling = MMAP_BASE;
     for (let i = n - 1; i >= 0; i--) {
-      const s = this.vmas[2 * i];
-      const e = this.vmas[2 * i + 1];
+      const s = this.vmas[i * VMA_FIELDS + VMA_START];
+      const e = this.vmas[i * VMA_FIELDS + VMA_END];
       if (s >= MMAP_BASE) continue;
       if (e <= ceiling - len) return ceiling - len;
       ceiling = Math.min(ceiling, s);
@@ -525,41 +955,36 @@ export class HostMemory {
     return ceiling - len;
   }
 
-  /** Inserts [start, end), merging with adjacent VMAs (anonymous VMAs merge in Linux too). */
-  private vmaInsert(start: number, end: number): void {
-    const list = this.vmaListLocked().filter(([s, e]) => e <= start || s >= end);
-    list.push([start, end]);
-    this.vmaStore(list);
+  /** Inserts `vma` over whatever it overlaps, merging with compatible neighbours (vma_merge). */
+  private vmaInsert(vma: Vma): void {
+    this.vmaStore([...vmaCut(this.vmaListLocked(), vma.start, vma.end), vma]);
   }
 
   /** Removes [start, end) from every VMA, splitting where needed. */
   private vmaRemove(start: number, end: number): void {
-    const out: Array<[number, number]> = [];
-    for (const [s, e] of this.vmaListLocked()) {
-      if (e <= start || s >= end) { out.push([s, e]); continue; }
-      if (s < start) out.push([s, start]);
-      if (e > end) out.push([end, e]);
-    }
-    this.vmaStore(out);
+    this.vmaStore(vmaCut(this.vmaListLocked(), start, end));
   }
 
-  private vmaListLocked(): Array<[number, number]> {
-    const n = this.ctl[NR_VMAS];
-    const out: Array<[number, number]> = [];
-    for (let i = 0; i < n; i++) out.push([this.vmas[2 * i], this.vmas[2 * i + 1]]);
+  private vmaListLocked(): Vma[] {
+    const n = Atomics.load(this.ctl, NR_VMAS);
+    const v = this.vmas;
+    const out: Vma[] = [];
+    for (let i = 0; i < n; i++) {
+      const o = i * VMA_FIELDS;
+      out.push({ start: v[o + VMA_START], end: v[o + VMA_END], file: v[o + VMA_FILE], pgoff: v[o + VMA_PGOFF], uffd: v[o + VMA_UFFD], uffdMode: v[o + VMA_UFFD_MODE] });
+    }
     return out;
   }
 
-  private vmaStore(list: Array<[number, number]>): void {
-    list.sort((a, b) => a[0] - b[0]);
-    const merged: Array<[number, number]> = [];
-    for (const r of list) {
-      const last = merged[merged.length - 1];
-      if (last && last[1] === r[0]) last[1] = r[1];
-      else merged.push([r[0], r[1]]);
-    }
+  private vmaStore(list: Vma[]): void {
+    const merged = vmaNormalize(list);
     check(merged.length <= MAX_MAP_COUNT, 'ENOMEM', () => `more than ${MAX_MAP_COUNT} mappings (vm.max_map_count)`);
-    merged.forEach(([s, e], i) => { this.vmas[2 * i] = s; this.vmas[2 * i + 1] = e; });
+    const v = this.vmas;
+    merged.forEach((m, i) => {
+      const o = i * VMA_FIELDS;
+      v[o + VMA_START] = m.start; v[o + VMA_END] = m.end; v[o + VMA_FILE] = m.file;
+      v[o + VMA_PGOFF] = m.pgoff; v[o + VMA_UFFD] = m.uffd; v[o + VMA_UFFD_MODE] = m.uffdMode;
+    });
     Atomics.store(this.ctl, NR_VMAS, merged.length);
   }
 }

@@ -5,6 +5,7 @@
 import { markDirty } from '../dirty/dirty-arena.js';
 import { VcpuMemslotCache } from '../memslots/vcpu-cache.js';
 import { KvmError } from '../errors.js';
+import { FAULT_FLAG_WRITE, VM_FAULT_USERFAULT } from '../host/host-memory.js';
 import {
   KVM_MEM_ABSENT_MAPPING_FAULT, KVM_MEM_PCI_HOLE, KVM_MEM_READONLY, KVM_MEMFAULT_REASON_ABSENT_MAPPING,
   KVM_MEMSLOT_INVALID, PAGE_SIZE,
@@ -106,6 +107,7 @@ export class VcpuMmu {
         const hva = r.userspaceAddr(ref) + rel * PAGE_SIZE;
         const host = vm.host;
         const hidx = host.readLock();
+        let userfault = false;
         try {
           let frame = host.lookupFrame(hva);
           if (frame < 0) return this.fault(0, gfn, RET_PF_EFAULT); // no VMA: hva_to_pfn fails
@@ -119,27 +121,34 @@ export class VcpuMmu {
               return RET_PF_EFAULT;
             }
             try {
-              frame = host.faultIn(hva);
+              // hva_to_pfn_slow: GUP, with FOLL_WRITE for a write fault.
+              frame = host.faultIn(hva, write ? FAULT_FLAG_WRITE : 0);
             } catch (e) {
               if (e instanceof KvmError) return this.fault(0, gfn, RET_PF_EFAULT);
               throw e;
             }
           }
-          const bitmap = r.dirtyBitmap(ref);
-          // Dirty logging maps pages read-only until written, so that the first write is logged.
-          const writable = !(flags & KVM_MEM_READONLY) && (write || bitmap < 0);
-          if (this.install(gfn, makeSpte(frame, writable), seq)) {
-            // Marked after the writable spte exists: a harvest in between skips the page (its bit is
-            // still clear) and the bit set here reports the write in the next round.
-            if (write && bitmap >= 0) {
-              vm.dirty.arena.refresh();
-              markDirty(vm.dirty.arena.i32, bitmap, rel);
+          userfault = frame === VM_FAULT_USERFAULT;
+          if (!userfault) {
+            const bitmap = r.dirtyBitmap(ref);
+            // Dirty logging maps pages read-only until written, so that the first write is logged.
+            const writable = !(flags & KVM_MEM_READONLY) && (write || bitmap < 0);
+            if (this.install(gfn, makeSpte(frame, writable), seq)) {
+              // Marked after the writable spte exists: a harvest in between skips the page (its bit is
+              // still clear) and the bit set here reports the write in the next round.
+              if (write && bitmap >= 0) {
+                vm.dirty.arena.refresh();
+                markDirty(vm.dirty.arena.i32, bitmap, rel);
+              }
+              return RET_PF_FIXED;
             }
-            return RET_PF_FIXED;
           }
         } finally {
           host.readUnlock(hidx);
         }
+        // handle_userfault: GUP sleeps until the page is resolved (kvm->srcu stays held, as in KVM),
+        // then the fault is retried; a uffd closed under it fails the access.
+        if (userfault && !host.handleUserfault()) return this.fault(0, gfn, RET_PF_EFAULT);
       }
     } finally {
       vm.srcuReader.unlock(idx);

@@ -5,6 +5,11 @@
 export class SabMutex {
   constructor(private readonly word: Int32Array, private readonly index: number) {}
 
+  /** Takes the lock if it is free; never waits. */
+  tryLock(): boolean {
+    return Atomics.compareExchange(this.word, this.index, 0, 1) === 0;
+  }
+
   /** Takes the lock, spinning briefly and then sleeping in Atomics.wait. */
   lock(): void {
     const w = this.word;

@@ -62,7 +62,7 @@ export function throwsKvm(
   if (!err) return undefined;
   t.is(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`);
   const errnos: Record<KvmErrorCode, number> = {
-    ENOENT: -2, EIO: -5, ENXIO: -6, ENOMEM: -12, EFAULT: -14, EBUSY: -16, EEXIST: -17, EINVAL: -22,
+    ENOENT: -2, EIO: -5, ENXIO: -6, EAGAIN: -11, ENOMEM: -12, EFAULT: -14, EBUSY: -16, EEXIST: -17, EINVAL: -22,
   };
   t.is(err.errno, errnos[code]);
   if (typeof message === 'string') t.true(err.message.includes(message), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(message)}`);

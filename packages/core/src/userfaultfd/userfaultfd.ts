@@ -1,0 +1,221 @@
+/**
+ * The userfaultfd file (fs/userfaultfd.c's ioctls and read/poll) over a context in shared memory:
+ * any thread can fault on it, read it, wait on it or resolve pages through it.
+ */
+import { check, KvmError } from '../errors.js';
+import { HostMemory, type HostMemoryHandle, hex } from '../host/host-memory.js';
+import { PAGE_SIZE, TASK_SIZE_MAX } from '../uapi.js';
+import { C_API_DONE, C_CONTINUES, C_COPIES, C_EEXIST, C_ZEROPAGES } from './layout.js';
+import { UffdCtx, type UffdStats } from './ctx.js';
+import {
+  UFFD_API, UFFD_API_FEATURES, UFFD_API_IOCTLS, UFFD_API_RANGE_IOCTLS, UFFD_API_RANGE_IOCTLS_BASIC, UFFD_FEATURE_EXACT_ADDRESS,
+  UFFD_FEATURE_THREAD_ID, UFFDIO_COPY_MODE_DONTWAKE, UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, UFFDIO_REGISTER_MODE_WP,
+  type UffdMsg,
+} from './uapi.js';
+
+/** Everything another thread needs to use a userfaultfd: structured-cloneable. */
+export interface UserfaultfdHandle {
+  kind: 'vcpu-rt/userfaultfd';
+  host: HostMemoryHandle;
+  ctx: number;
+}
+
+/** Options of userfaultfd(2). */
+export interface UserfaultfdOptions {
+  /** O_NONBLOCK: read() with nothing pending is EAGAIN. */
+  nonBlocking?: boolean;
+}
+
+/** Options of wait() (how this reader parks on fd_wqh). */
+export interface UffdWaitOptions {
+  /** WQ_FLAG_EXCLUSIVE (EPOLLEXCLUSIVE / Peter Xu's exclusive read waits): a fault wakes one such reader, not all. */
+  exclusive?: boolean;
+}
+
+function checkRange(op: string, start: number, len: number): void {
+  check(Number.isSafeInteger(start) && start >= 0, 'EINVAL', () => `${op}: start must be a non-negative integer (got ${String(start)})`);
+  check(Number.isSafeInteger(len) && len > 0, 'EINVAL', () => `${op}: len must be a positive integer (got ${String(len)})`);
+  check(start % PAGE_SIZE === 0 && len % PAGE_SIZE === 0, 'EINVAL', () => `${op}: [${hex(start)}, +${len}) is not page aligned`);
+  check(start + len <= TASK_SIZE_MAX, 'EINVAL', () => `${op}: range ends past TASK_SIZE_MAX`);
+}
+
+/** A userfaultfd: UFFDIO_API, REGISTER, UNREGISTER, COPY, ZEROPAGE, CONTINUE, WAKE, read, poll, close. */
+export class Userfaultfd {
+  private readonly ctx: UffdCtx;
+  private closed = false;
+
+  /** @internal use HostMemory.userfaultfd or attachUserfaultfd */
+  constructor(readonly host: HostMemory, readonly id: number) {
+    this.ctx = host.uffd.ctx(id);
+  }
+
+  /** userfaultfd(2) on `host`: a new context. ENOMEM when UFFD_MAX_CTX are open. */
+  static open(host: HostMemory, options: UserfaultfdOptions = {}): Userfaultfd {
+    const c = UffdCtx.open(host.uffd.i32, options.nonBlocking === true);
+    check(c >= 0, 'ENOMEM', 'userfaultfd: every context of this address space is open (UFFD_MAX_CTX)');
+    return new Userfaultfd(host, c);
+  }
+
+  private live(op: string): void {
+    check(!this.closed && this.ctx.open && !this.ctx.released, 'EINVAL', () => `${op}: the userfaultfd is closed`);
+  }
+
+  private ready(op: string): void {
+    this.live(op);
+    check((this.ctx.state & C_API_DONE) !== 0, 'EINVAL', () => `${op}: UFFDIO_API must come first`);
+  }
+
+  /** UFFDIO_API: once, before anything else; unknown features are EINVAL. */
+  api(features = 0): { features: number; ioctls: number } {
+    this.live('UFFDIO_API');
+    check((this.ctx.state & C_API_DONE) === 0, 'EINVAL', 'UFFDIO_API: already called on this userfaultfd');
+    check(Number.isInteger(features) && features >= 0 && (features & ~UFFD_API_FEATURES) === 0, 'EINVAL',
+      () => `UFFDIO_API: features 0x${features.toString(16)} include some this kernel does not have (0x${UFFD_API_FEATURES.toString(16)})`);
+    this.ctx.setApi(features);
+    return { features: UFFD_API_FEATURES, ioctls: UFFD_API_IOCTLS };
+  }
+
+  /** The API version UFFDIO_API speaks. */
+  static get apiVersion(): number {
+    return UFFD_API;
+  }
+
+  /** UFFDIO_REGISTER: mode MISSING and/or MINOR (WP is EINVAL here); returns the range ioctls. */
+  register(start: number, len: number, mode: number): { ioctls: number } {
+    this.ready('UFFDIO_REGISTER');
+    check(Number.isInteger(mode) && mode > 0 && (mode & ~(UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP | UFFDIO_REGISTER_MODE_MINOR)) === 0,
+      'EINVAL', () => `UFFDIO_REGISTER: mode must be a non-empty set of MISSING | WP | MINOR (got ${String(mode)})`);
+    check((mode & UFFDIO_REGISTER_MODE_WP) === 0, 'EINVAL', 'UFFDIO_REGISTER: write-protect mode is not modelled');
+    checkRange('UFFDIO_REGISTER', start, len);
+    this.host.uffdRegister(this.id, start, start + len, mode);
+    return { ioctls: mode & UFFDIO_REGISTER_MODE_MINOR || this.isShmem(start) ? UFFD_API_RANGE_IOCTLS_BASIC : UFFD_API_RANGE_IOCTLS };
+  }
+
+  private isShmem(start: number): boolean {
+    const v = this.host.vmaDetails().find((x) => x.start <= start && start < x.end);
+    return v !== undefined && v.file !== 0;
+  }
+
+  /** UFFDIO_UNREGISTER: the range must be mapped; its waiters are woken to fault again without the uffd. */
+  unregister(start: number, len: number): void {
+    this.ready('UFFDIO_UNREGISTER');
+    checkRange('UFFDIO_UNREGISTER', start, len);
+    if (this.host.uffdUnregister(this.id, start, start + len)) this.ctx.wake(start, len);
+  }
+
+  /** read(2): up to `max` messages, oldest first; never blocks. A non-blocking uffd with none is EAGAIN. */
+  read(max = 1): UffdMsg[] {
+    this.ready('read');
+    check(Number.isInteger(max) && max >= 1, 'EINVAL', () => `read: max must be a positive integer (got ${String(max)})`);
+    const exact = (this.ctx.features & UFFD_FEATURE_EXACT_ADDRESS) !== 0;
+    const tid = (this.ctx.features & UFFD_FEATURE_THREAD_ID) !== 0;
+    const out: UffdMsg[] = [];
+    while (out.length < max) {
+      const m = this.ctx.readOne(exact);
+      if (!m) break;
+      if (!tid) m.tid = 0;
+      out.push(m);
+    }
+    check(out.length > 0 || !this.ctx.nonBlocking, 'EAGAIN', 'read: no fault is pending on this non-blocking userfaultfd');
+    return out;
+  }
+
+  /** poll(2)/epoll_wait: blocks the calling thread until a message is pending or `timeoutMs` passes; true if readable. */
+  wait(timeoutMs = Infinity, options: UffdWaitOptions = {}): boolean {
+    this.ready('poll');
+    check(typeof timeoutMs === 'number' && timeoutMs >= 0, 'EINVAL', () => `poll: timeout must be a number of ms >= 0 (got ${String(timeoutMs)})`);
+    return this.ctx.pollWait(this.host.uffd.record(), timeoutMs, options.exclusive === true);
+  }
+
+  /** Is a message pending (poll with a zero timeout, lockless)? */
+  readable(): boolean {
+    return this.ctx.readable();
+  }
+
+  /**
+   * UFFDIO_COPY: `len` bytes of `src` from `srcOffset` into new pages at `dst`, then wakes the
+   * faulters of the range unless DONTWAKE. Returns bytes copied. EEXIST (waking no one) when the
+   * first page is present; EAGAIN after waking the part copied when a later page is.
+   */
+  copy(dst: number, src: Uint8Array, mode = 0, srcOffset = 0, len = src.length - srcOffset): number {
+    check(src instanceof Uint8Array, 'EINVAL', 'UFFDIO_COPY: src must be a Uint8Array');
+    return this.mfill('UFFDIO_COPY', 'copy', dst, len, mode, src, srcOffset, C_COPIES);
+  }
+
+  /** UFFDIO_ZEROPAGE: zero-filled pages over [start, start + len) of an anonymous registration. */
+  zeropage(start: number, len: number, mode = 0): number {
+    return this.mfill('UFFDIO_ZEROPAGE', 'zeropage', start, len, mode, undefined, 0, C_ZEROPAGES);
+  }
+
+  /** UFFDIO_CONTINUE: maps the page-cache pages of a MINOR registration over [start, start + len). */
+  continue(start: number, len: number, mode = 0): number {
+    return this.mfill('UFFDIO_CONTINUE', 'continue', start, len, mode, undefined, 0, C_CONTINUES);
+  }
+
+  private mfill(name: string, op: 'copy' | 'zeropage' | 'continue', dst: number, len: number, mode: number, src: Uint8Array | undefined, srcOff: number, counter: number): number {
+    this.ready(name);
+    checkRange(name, dst, len);
+    check(mode === 0 || mode === UFFDIO_COPY_MODE_DONTWAKE, 'EINVAL', () => `${name}: mode must be 0 or DONTWAKE (got ${String(mode)})`);
+    const done = this.host.mfillAtomic(this.id, op, dst, len, src, srcOff);
+    const err = this.host.mfillError;
+    if (done > 0) {
+      this.ctx.count(counter, done / PAGE_SIZE);
+      if (!(mode & UFFDIO_COPY_MODE_DONTWAKE)) this.ctx.wake(dst, done);
+    }
+    if (err === '') return done;
+    if (err === 'EEXIST') this.ctx.count(C_EEXIST);
+    const at = dst + done;
+    if (done > 0) throw new KvmError('EAGAIN', `${name}: ${done} of ${len} bytes done; the page at ${hex(at)} failed with ${err}`);
+    throw new KvmError(err, mfillMessage(name, err, at));
+  }
+
+  /** UFFDIO_WAKE: wakes the threads blocked on faults in [start, start + len). */
+  wake(start: number, len: number): void {
+    this.ready('UFFDIO_WAKE');
+    checkRange('UFFDIO_WAKE', start, len);
+    this.ctx.wake(start, len);
+  }
+
+  /** Lock, wake-walk, queue and resolution counters. */
+  stats(): UffdStats {
+    return this.ctx.stats();
+  }
+
+  /** The structured-cloneable handle (attachUserfaultfd in another thread). */
+  handle(): UserfaultfdHandle {
+    return { kind: 'vcpu-rt/userfaultfd', host: this.host.handle(), ctx: this.id };
+  }
+
+  /**
+   * close(2), the last reference (userfaultfd_release): the context is released, its ranges are
+   * unregistered, and every waiter is woken: blocked faults fail (EFAULT for KVM and host
+   * accessors, SIGBUS for a process), readers return. Closing twice is a no-op.
+   */
+  close(): void {
+    if (this.closed || !this.ctx.open || this.ctx.released) {
+      this.closed = true;
+      return;
+    }
+    this.closed = true;
+    this.ctx.release();
+    this.host.uffdUnregisterAll(this.id);
+    this.ctx.free();
+  }
+}
+
+function mfillMessage(name: string, err: string, at: number): string {
+  switch (err) {
+    case 'EEXIST': return `${name}: the page at ${hex(at)} is already present (nobody was woken)`;
+    case 'ENOENT': return `${name}: ${hex(at)} is not in a range registered with this userfaultfd`;
+    case 'EFAULT': return `${name}: the page cache has no page at ${hex(at)} to map`;
+    case 'EINVAL': return `${name}: not allowed on the registration at ${hex(at)} (CONTINUE needs MINOR on a memfd; ZEROPAGE needs anonymous memory)`;
+    default: return `${name}: failed at ${hex(at)} with ${err}`;
+  }
+}
+
+/** In any thread: the userfaultfd whose handle() was posted here (on `host`, this thread's view, if given). */
+export function attachUserfaultfd(handle: UserfaultfdHandle, host?: HostMemory): Userfaultfd {
+  check(!!handle && handle.kind === 'vcpu-rt/userfaultfd', 'EINVAL', 'attachUserfaultfd: not a UserfaultfdHandle');
+  if (host) check(host.handle().uffd === handle.host.uffd, 'EINVAL', 'attachUserfaultfd: host is another address space');
+  return new Userfaultfd(host ?? HostMemory.attach(handle.host), handle.ctx);
+}
