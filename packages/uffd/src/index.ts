@@ -1,5 +1,12 @@
-/**
- * @vcpu-rt/uffd: not implemented yet — see the project's open issues. This package exports nothing
- * rather than pretending to work.
- */
-export {};
+/** @vcpu-rt/uffd: postcopy — the migration source, userfaultfd readers, the memory-fault-exit path, demand_paging_test. */
+export { demandPaging, GUEST_BASE_GPA, type DemandPagingResult } from './demand-paging.js';
+export { demandPagingOptions, DEMAND_PAGING_DEFAULTS, MAX_REAL_VCPUS, MAX_GUEST_BYTES, MAX_READER_THREADS, type DemandPagingOptions } from './options.js';
+export { blocktime, latency, latencyBucket, LATENCY_BUCKETS } from './metrics.js';
+export { MigrationSource } from './source/migration-source.js';
+export { PageServer, holdUs, pageServerStats, type PageServerHandle } from './source/page-server.js';
+export { patternWord, fillPages, pageMismatches } from './source/pattern.js';
+export { serveFault } from './handler/fault-handler.js';
+export { resolvePage } from './handler/resolve.js';
+export { postcopyExitHandler } from './handler/exit-handler.js';
+export type { PostcopyLayout } from './layout.js';
+export type { DemandPagingGuestArgs } from './guest/demand-paging-guest.js';

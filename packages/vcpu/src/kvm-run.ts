@@ -65,12 +65,15 @@ export class KvmRun {
   readonly dv: DataView;
   /** mmio.data: the live 8 bytes userspace completes an MMIO read in. */
   readonly mmioData: Uint8Array;
+  private readonly mfView = { reason: KVM_EXIT_MEMORY_FAULT as typeof KVM_EXIT_MEMORY_FAULT, memoryFault: { flags: 0, gpa: 0, size: 0 } };
+  private readonly mmioView: { reason: typeof KVM_EXIT_MMIO; mmio: { physAddr: number; len: number; isWrite: boolean; data: Uint8Array } };
 
   constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(KVM_RUN_BYTES)) {
     this.i32 = new Int32Array(buffer, 0, 64);
     this.f64 = new Float64Array(buffer, 0, 32);
     this.dv = new DataView(buffer);
     this.mmioData = new Uint8Array(buffer, MMIO_DATA, 8);
+    this.mmioView = { reason: KVM_EXIT_MMIO, mmio: { physAddr: 0, len: 0, isWrite: false, data: this.mmioData } };
   }
 
   get state(): number { return Atomics.load(this.i32, STATE); }
@@ -173,6 +176,30 @@ export class KvmRun {
   /** The memory_fault fields (also filled for EFAULT when the model knows them). */
   memoryFault(): { flags: number; gpa: number; size: number } {
     return { flags: this.i32[MF_FLAGS], gpa: this.f64[F_MF_GPA], size: this.i32[MF_SIZE] };
+  }
+
+  /**
+   * The exit for a handler in the vCPU's own thread: MMIO and memory-fault exits come in objects
+   * reused from one exit to the next (valid until the handler returns), so handling them allocates
+   * nothing; other exits as exit() gives them.
+   */
+  exitView(): KvmExit {
+    const reason = this.i32[EXIT_REASON];
+    if (reason === KVM_EXIT_MEMORY_FAULT) {
+      const mf = this.mfView.memoryFault;
+      mf.flags = this.i32[MF_FLAGS];
+      mf.gpa = this.f64[F_MF_GPA];
+      mf.size = this.i32[MF_SIZE];
+      return this.mfView;
+    }
+    if (reason === KVM_EXIT_MMIO) {
+      const m = this.mmioView.mmio;
+      m.physAddr = this.f64[F_MMIO_PHYS_ADDR];
+      m.len = this.i32[MMIO_LEN];
+      m.isWrite = this.i32[MMIO_IS_WRITE] === 1;
+      return this.mmioView;
+    }
+    return this.exit();
   }
 
   /** VMM side: the exit as API.md describes it. */

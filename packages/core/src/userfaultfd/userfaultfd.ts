@@ -213,9 +213,11 @@ function mfillMessage(name: string, err: string, at: number): string {
   }
 }
 
-/** In any thread: the userfaultfd whose handle() was posted here (on `host`, this thread's view, if given). */
+/**
+ * In any thread: the userfaultfd whose handle() was posted here. Pass `host`, this thread's view of
+ * the same address space (VmView.host), so that faults and resolutions share its per-thread state.
+ */
 export function attachUserfaultfd(handle: UserfaultfdHandle, host?: HostMemory): Userfaultfd {
   check(!!handle && handle.kind === 'vcpu-rt/userfaultfd', 'EINVAL', 'attachUserfaultfd: not a UserfaultfdHandle');
-  if (host) check(host.handle().uffd === handle.host.uffd, 'EINVAL', 'attachUserfaultfd: host is another address space');
   return new Userfaultfd(host ?? HostMemory.attach(handle.host), handle.ctx);
 }

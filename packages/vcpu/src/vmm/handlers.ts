@@ -14,7 +14,7 @@ export interface VmmEnv {
   run: KvmRun;
 }
 
-/** Handles an exit in the vCPU thread; returns true if it completed it (for an MMIO read, after filling mmio.data). */
+/** Handles an exit in the vCPU thread; returns true if it completed it (for an MMIO read, after filling mmio.data). MMIO and memory-fault exit objects are reused: valid until the handler returns. */
 export type ExitHandler = (exit: KvmExit) => boolean;
 
 /** Makes a vCPU's handler from its (structured-cloneable) args. */

@@ -24,6 +24,10 @@ const requests = new VcpuTable((data.handle as VmHandle).vcpus).claim(data.id);
 Atomics.store(run.i32, CLAIMED_WORD, 1);
 const view = attachVm(data.handle as VmHandle);
 const mmu = new VcpuMmu(view.shared, requests);
+// A vCPU asleep in handle_userfault is killable: a destroy unwinds it like a fatal signal.
+view.host.onUserfaultWait = () => {
+  if (destroyed()) throw new VcpuDestroyed();
+};
 let handlers: ExitHandler[] = [];
 /** The vCPU side's poll window for the next KVM_RUN. */
 const poll = new HandoffPoll(data.pollNs, new Int32Array(data.kvmRun, VCPU_POLL_WORD * 4, POLL_WORDS));
@@ -69,7 +73,7 @@ const out: ExitPath = {
   exit() {
     requests.exitGuest();
     if (handlers.length) {
-      const e = run.exit();
+      const e = run.exitView();
       for (const h of handlers) {
         if (h(e)) {
           reenter();

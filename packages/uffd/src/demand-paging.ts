@@ -1,0 +1,171 @@
+/**
+ * demandPaging: demand_paging_test in real threads. A fresh VM whose guest memory is missing
+ * (MISSING: anonymous, empty; MINOR: a memfd whose page cache the source filled through an alias
+ * mapping), one slot over it, userfaultfds over it, reader threads serving them, vCPU threads
+ * running the memstress access pattern, and — with `exits` — the memory-fault-exit path resolving
+ * faults in the vCPU threads instead. Every page is checked against the source afterwards.
+ */
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import {
+  KVM_CAP_X86_MEMORY_FAULT_EXIT, KVM_EXIT_IO, KVM_MEM_ABSENT_MAPPING_FAULT, KVM_MEMFAULT_REASON_ABSENT_MAPPING, Kvm, sumUffdStats,
+  UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, type UffdStats, type Userfaultfd,
+} from '@vcpu-rt/core';
+import { createVcpu, type Vcpu } from '@vcpu-rt/vcpu';
+import type { DemandPagingGuestArgs } from './guest/demand-paging-guest.js';
+import type { ReaderData } from './handler/reader-worker.js';
+import {
+  RUN_COUNTER_WORDS, RUN_EXIT_EEXIST, RUN_EXIT_RESOLVED, RUN_READER_EEXIST, RUN_READER_RESOLVED, RUN_READER_WAKES, RUN_STOP, type PostcopyLayout,
+} from './layout.js';
+import { blocktime, latency } from './metrics.js';
+import { demandPagingOptions, type DemandPagingOptions } from './options.js';
+import { MigrationSource } from './source/migration-source.js';
+import { pageServerStats } from './source/page-server.js';
+
+/** Where guest memory starts (memstress puts its test memory high too). */
+export const GUEST_BASE_GPA = 2 ** 32;
+
+/** What a run measured (API.md, plus what makes it checkable). */
+export interface DemandPagingResult {
+  options: DemandPagingOptions;
+  /** Pages every vCPU faulted, all vCPUs together. */
+  pages: number;
+  /** From the first vCPU's first access to the last vCPU's last one. */
+  seconds: number;
+  /** Pages per second per vCPU and overall, as demand_paging_test prints them (overall = per vCPU × vCPUs). */
+  perVcpuRate: number;
+  overallRate: number;
+  /** QEMU's postcopy-blocktime: time all vCPUs were blocked at once, and per vCPU. */
+  blocktime: { totalUs: number; perVcpuUs: number[] };
+  /** Each access's latency from the fault to the access completing (postcopy-latency-dist buckets: docs/postcopy.md). */
+  latency: { avgUs: number; p50Us: number; p99Us: number; dist: number[] };
+  /** The uffds' counters, summed. */
+  uffd: UffdStats;
+  /** Memory-fault exits, and exit-path resolutions that found the page present. */
+  exits: { memoryFaults: number; eexist: number; resolved: number };
+  /** Reader threads: pages resolved, EEXISTs, and the explicit wakes after them. */
+  readers: { threads: number; resolved: number; eexist: number; wakes: number };
+  /** The source: pages fetched and the mean time a fetch took (fetchLatencyUs plus overshoot). */
+  fetch: { fetches: number; meanFetchUs: number };
+  /** Every page checked against the source after the run, and every word the guests read. */
+  verify: { pages: number; badPages: number; wrongWords: number };
+  /** Bytes the vCPU threads allocated per fault over the second half of their faults, and GCs meanwhile. */
+  alloc: { bytesPerFault: number; gcs: number; faultsMeasured: number };
+}
+
+const guestPath = fileURLToPath(new URL('./guest/demand-paging-guest.js', import.meta.url));
+const exitHandlerPath = fileURLToPath(new URL('./handler/exit-handler.js', import.meta.url));
+const readerUrl = new URL('./handler/reader-worker.js', import.meta.url);
+
+/** Runs demand_paging_test once with `options` (defaults: DEMAND_PAGING_DEFAULTS). */
+export async function demandPaging(options: Partial<DemandPagingOptions> = {}): Promise<DemandPagingResult> {
+  const o = demandPagingOptions(options);
+  const pagesPerVcpu = o.bytesPerVcpu / 4096;
+  const pages = o.overlap ? pagesPerVcpu : pagesPerVcpu * o.vcpus;
+  const bytes = pages * 4096;
+  const nUffd = o.singleUffd || o.overlap ? 1 : o.vcpus;
+  const pagesPerUffd = pages / nUffd;
+  const readersPerUffd = o.readers === 'per-vcpu' ? o.vcpus : o.readers;
+
+  const source = await MigrationSource.create(pages, GUEST_BASE_GPA / 4096, o.fetchLatencyUs);
+  const vm = new Kvm().createVm({ hostMemoryBytes: Math.min(2 ** 32, bytes + (64 << 20)) });
+  const uffds: Userfaultfd[] = [];
+  const readers: Worker[] = [];
+  const vcpus: Vcpu[] = [];
+  const counters = new Int32Array(new SharedArrayBuffer(RUN_COUNTER_WORDS * 4));
+  let stopping = false;
+  try {
+    let hva: number;
+    if (o.mode === 'minor') {
+      const fd = vm.host.memfdCreate(bytes);
+      hva = vm.host.mmap(bytes, { memfd: fd });
+      const alias = vm.host.mmap(bytes, { memfd: fd });
+      await source.prefault(vm.handle(), alias);
+    } else {
+      hva = vm.host.mmap(bytes);
+    }
+    if (o.exits) vm.enableCap(KVM_CAP_X86_MEMORY_FAULT_EXIT, [KVM_MEMFAULT_REASON_ABSENT_MAPPING]);
+    vm.setUserMemoryRegion({ slot: 1, flags: o.exits ? KVM_MEM_ABSENT_MAPPING_FAULT : 0, guestPhysAddr: GUEST_BASE_GPA, memorySize: bytes, userspaceAddr: hva });
+    for (let i = 0; i < nUffd; i++) {
+      const u = vm.host.userfaultfd({ nonBlocking: true });
+      uffds.push(u);
+      u.api(0);
+      u.register(hva + i * pagesPerUffd * 4096, pagesPerUffd * 4096, o.mode === 'missing' ? UFFDIO_REGISTER_MODE_MISSING : UFFDIO_REGISTER_MODE_MINOR);
+    }
+    const layout: PostcopyLayout = {
+      vm: vm.handle(), gpa: GUEST_BASE_GPA, hva, pages, pagesPerUffd, mode: o.mode, uffds: uffds.map((u) => u.handle()),
+      server: source.server, claims: new SharedArrayBuffer(pages * 4), counters: counters.buffer as SharedArrayBuffer,
+    };
+
+    // Readers: a thread that dies before the run ends fails the run at once (a real VMM would hang).
+    let readerDied: (e: Error) => void = () => {};
+    const readerDeath = new Promise<never>((_, reject) => { readerDied = reject; });
+    readerDeath.catch(() => {});
+    const readersDone: Promise<void>[] = [];
+    for (let u = 0; u < nUffd; u++) {
+      for (let r = 0; r < readersPerUffd; r++) {
+        const data: ReaderData = { layout, uffd: u, exclusive: o.wake === 'exclusive', delayUs: o.handlerDelayUs };
+        const w = new Worker(readerUrl, { workerData: data });
+        readers.push(w);
+        let error: Error | undefined;
+        w.once('error', (e) => { error = e instanceof Error ? e : new Error(String(e)); });
+        readersDone.push(new Promise<void>((resolve) => w.once('exit', (code) => {
+          if (!stopping) readerDied(new Error(`reader thread ${readers.indexOf(w)} (uffd ${u}) died during the run (exit code ${code})${error ? `: ${error.message}` : ''}`));
+          resolve();
+        })));
+      }
+    }
+
+    const timeline = new SharedArrayBuffer(o.vcpus * 2 * pagesPerVcpu * 8);
+    for (let i = 0; i < o.vcpus; i++) {
+      const args: DemandPagingGuestArgs = {
+        gpa: GUEST_BASE_GPA + (o.overlap ? 0 : i * o.bytesPerVcpu), pages: pagesPerVcpu,
+        timeline, offset: i * 2 * pagesPerVcpu, timeOrigin: performance.timeOrigin,
+      };
+      vcpus.push(await createVcpu(vm, i, { guest: `module:${guestPath}#demandPagingGuest`, args }, {
+        vmm: o.exits ? [{ handler: `module:${exitHandlerPath}#postcopyExitHandler`, args: layout }] : [],
+      }));
+    }
+
+    const exits = await Promise.race([Promise.all(vcpus.map((v) => v.run())), readerDeath]);
+    const done = exits.map((e, i) => {
+      if (e.reason !== KVM_EXIT_IO || e.ucall.cmd !== 'done') throw new Error(`vCPU ${i} exited with reason ${e.reason} instead of finishing its guest`);
+      return e.ucall.values.map(Number);
+    });
+    stopping = true;
+    Atomics.store(counters, RUN_STOP, 1);
+    await Promise.all(readersDone);
+
+    const start = Math.min(...done.map((d) => d[5]));
+    const end = Math.max(...done.map((d) => d[6]));
+    const seconds = (end - start) / 1000;
+    const timelines = vcpus.map((_, i) => new Float64Array(timeline, i * 2 * pagesPerVcpu * 8, 2 * pagesPerVcpu));
+    const checked = await source.verify(vm.handle(), hva);
+    const faultsMeasured = done.reduce((s, d) => s + d[4], 0);
+    const perVcpuRate = pagesPerVcpu / seconds;
+    return {
+      options: o,
+      pages: pagesPerVcpu * o.vcpus,
+      seconds,
+      perVcpuRate,
+      overallRate: perVcpuRate * o.vcpus,
+      blocktime: blocktime(timelines),
+      latency: latency(timelines),
+      uffd: sumUffdStats(uffds.map((u) => u.stats())),
+      exits: { memoryFaults: vcpus.reduce((s, v) => s + v.stats().memoryFaults, 0), eexist: counters[RUN_EXIT_EEXIST], resolved: counters[RUN_EXIT_RESOLVED] },
+      readers: { threads: readers.length, resolved: counters[RUN_READER_RESOLVED], eexist: counters[RUN_READER_EEXIST], wakes: counters[RUN_READER_WAKES] },
+      fetch: pageServerStats(source.server.stats),
+      verify: { pages, badPages: checked.badPages, wrongWords: done.reduce((s, d) => s + d[0], 0) },
+      alloc: { bytesPerFault: faultsMeasured ? done.reduce((s, d) => s + d[2], 0) / faultsMeasured : 0, gcs: done.reduce((s, d) => s + d[3], 0), faultsMeasured },
+    };
+  } finally {
+    stopping = true;
+    Atomics.store(counters, RUN_STOP, 1);
+    // Closing the uffds wakes any vCPU still blocked in them (its fault fails), so destroy cannot hang.
+    for (const u of uffds) u.close();
+    await Promise.all(vcpus.map((v) => v.destroy()));
+    await Promise.all(readers.map((w) => w.terminate()));
+    await vm.close();
+    await source.close();
+  }
+}
