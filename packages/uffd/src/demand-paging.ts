@@ -57,8 +57,14 @@ const guestPath = fileURLToPath(new URL('./guest/demand-paging-guest.js', import
 const exitHandlerPath = fileURLToPath(new URL('./handler/exit-handler.js', import.meta.url));
 const readerUrl = new URL('./handler/reader-worker.js', import.meta.url);
 
+/** Observers of a run (tests and tools): called once every thread has started, before the vCPUs run. */
+export interface DemandPagingHooks {
+  /** The reader threads and vCPUs of the run (a test may kill a reader here to see the run fail). */
+  started?: (threads: { readers: readonly Worker[]; vcpus: readonly Vcpu[] }) => void;
+}
+
 /** Runs demand_paging_test once with `options` (defaults: DEMAND_PAGING_DEFAULTS). */
-export async function demandPaging(options: Partial<DemandPagingOptions> = {}): Promise<DemandPagingResult> {
+export async function demandPaging(options: Partial<DemandPagingOptions> = {}, hooks: DemandPagingHooks = {}): Promise<DemandPagingResult> {
   const o = demandPagingOptions(options);
   const pagesPerVcpu = o.bytesPerVcpu / 4096;
   const pages = o.overlap ? pagesPerVcpu : pagesPerVcpu * o.vcpus;
@@ -127,6 +133,7 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}): 
       }));
     }
 
+    hooks.started?.({ readers, vcpus });
     const exits = await Promise.race([Promise.all(vcpus.map((v) => v.run())), readerDeath]);
     const done = exits.map((e, i) => {
       if (e.reason !== KVM_EXIT_IO || e.ucall.cmd !== 'done') throw new Error(`vCPU ${i} exited with reason ${e.reason} instead of finishing its guest`);
