@@ -12,7 +12,9 @@ import {
   UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, type UffdStats, type Userfaultfd,
 } from '@vcpu-rt/core';
 import { createVcpu, type Vcpu } from '@vcpu-rt/vcpu';
-import type { DemandPagingGuestArgs } from './guest/demand-paging-guest.js';
+import {
+  GUEST_END, GUEST_FAULT_BYTES, GUEST_GCS, GUEST_MEASURED, GUEST_PRESENT_BYTES, GUEST_START, GUEST_WRONG_WORDS, type DemandPagingGuestArgs,
+} from './guest/demand-paging-guest.js';
 import type { ReaderData } from './handler/reader-worker.js';
 import {
   RUN_COUNTER_WORDS, RUN_EXIT_EEXIST, RUN_EXIT_RESOLVED, RUN_READER_EEXIST, RUN_READER_RESOLVED, RUN_READER_WAKES, RUN_STOP, type PostcopyLayout,
@@ -49,7 +51,11 @@ export interface DemandPagingResult {
   fetch: { fetches: number; meanFetchUs: number };
   /** Every page checked against the source after the run, and every word the guests read. */
   verify: { pages: number; badPages: number; wrongWords: number };
-  /** Bytes the vCPU threads allocated per fault over the second half of their faults, and GCs meanwhile. */
+  /**
+   * Bytes the vCPU threads allocated per fault: new-space bytes over the second half of each guest's
+   * pages while faulting, minus the same pass with the pages present (the guest's own loop), per
+   * fault. Void (NaN) when a GC ran meanwhile (gcs > 0).
+   */
   alloc: { bytesPerFault: number; gcs: number; faultsMeasured: number };
 }
 
@@ -143,12 +149,13 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
     Atomics.store(counters, RUN_STOP, 1);
     await Promise.all(readersDone);
 
-    const start = Math.min(...done.map((d) => d[5]));
-    const end = Math.max(...done.map((d) => d[6]));
+    const start = Math.min(...done.map((d) => d[GUEST_START]));
+    const end = Math.max(...done.map((d) => d[GUEST_END]));
     const seconds = (end - start) / 1000;
     const timelines = vcpus.map((_, i) => new Float64Array(timeline, i * 2 * pagesPerVcpu * 8, 2 * pagesPerVcpu));
     const checked = await source.verify(vm.handle(), hva);
-    const faultsMeasured = done.reduce((s, d) => s + d[4], 0);
+    const sum = (i: number): number => done.reduce((s, d) => s + d[i], 0);
+    const faultsMeasured = sum(GUEST_MEASURED);
     const perVcpuRate = pagesPerVcpu / seconds;
     return {
       options: o,
@@ -162,8 +169,8 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
       exits: { memoryFaults: vcpus.reduce((s, v) => s + v.stats().memoryFaults, 0), eexist: counters[RUN_EXIT_EEXIST], resolved: counters[RUN_EXIT_RESOLVED] },
       readers: { threads: readers.length, resolved: counters[RUN_READER_RESOLVED], eexist: counters[RUN_READER_EEXIST], wakes: counters[RUN_READER_WAKES] },
       fetch: pageServerStats(source.server.stats),
-      verify: { pages, badPages: checked.badPages, wrongWords: done.reduce((s, d) => s + d[0], 0) },
-      alloc: { bytesPerFault: faultsMeasured ? done.reduce((s, d) => s + d[2], 0) / faultsMeasured : 0, gcs: done.reduce((s, d) => s + d[3], 0), faultsMeasured },
+      verify: { pages, badPages: checked.badPages, wrongWords: sum(GUEST_WRONG_WORDS) },
+      alloc: { bytesPerFault: sum(GUEST_GCS) > 0 ? NaN : (sum(GUEST_FAULT_BYTES) - sum(GUEST_PRESENT_BYTES)) / faultsMeasured, gcs: sum(GUEST_GCS), faultsMeasured },
     };
   } finally {
     stopping = true;

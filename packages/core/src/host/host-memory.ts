@@ -657,7 +657,7 @@ export class HostMemory {
 
   /** Copies PAGE_SIZE bytes of `src` from `off` into `frame`, word by word when aligned (no allocation). */
   private copyIntoFrame(frame: number, src: Uint8Array, off: number): void {
-    check(off >= 0 && off + PAGE_SIZE <= src.length, 'EFAULT', () => `UFFDIO_COPY: source [${off}, ${off + PAGE_SIZE}) is outside the ${src.length}-byte buffer`);
+    if (off < 0 || off + PAGE_SIZE > src.length) throw new KvmError('EFAULT', `UFFDIO_COPY: source [${off}, ${off + PAGE_SIZE}) is outside the ${src.length}-byte buffer`);
     const start = src.byteOffset + off;
     if (start % 4 === 0) {
       if (this.srcBuffer !== src.buffer) {

@@ -32,11 +32,12 @@ export interface UffdWaitOptions {
   exclusive?: boolean;
 }
 
+/** Page-aligned, non-empty, below TASK_SIZE_MAX; checked without closures (COPY and CONTINUE are on the exit path). */
 function checkRange(op: string, start: number, len: number): void {
-  check(Number.isSafeInteger(start) && start >= 0, 'EINVAL', () => `${op}: start must be a non-negative integer (got ${String(start)})`);
-  check(Number.isSafeInteger(len) && len > 0, 'EINVAL', () => `${op}: len must be a positive integer (got ${String(len)})`);
-  check(start % PAGE_SIZE === 0 && len % PAGE_SIZE === 0, 'EINVAL', () => `${op}: [${hex(start)}, +${len}) is not page aligned`);
-  check(start + len <= TASK_SIZE_MAX, 'EINVAL', () => `${op}: range ends past TASK_SIZE_MAX`);
+  if (!Number.isSafeInteger(start) || start < 0) throw new KvmError('EINVAL', `${op}: start must be a non-negative integer (got ${String(start)})`);
+  if (!Number.isSafeInteger(len) || len <= 0) throw new KvmError('EINVAL', `${op}: len must be a positive integer (got ${String(len)})`);
+  if (start % PAGE_SIZE !== 0 || len % PAGE_SIZE !== 0) throw new KvmError('EINVAL', `${op}: [${hex(start)}, +${len}) is not page aligned`);
+  if (start + len > TASK_SIZE_MAX) throw new KvmError('EINVAL', `${op}: range ends past TASK_SIZE_MAX`);
 }
 
 /** A userfaultfd: UFFDIO_API, REGISTER, UNREGISTER, COPY, ZEROPAGE, CONTINUE, WAKE, read, poll, close. */
@@ -57,12 +58,12 @@ export class Userfaultfd {
   }
 
   private live(op: string): void {
-    check(!this.closed && this.ctx.open && !this.ctx.released, 'EINVAL', () => `${op}: the userfaultfd is closed`);
+    if (this.closed || !this.ctx.open || this.ctx.released) throw new KvmError('EINVAL', `${op}: the userfaultfd is closed`);
   }
 
   private ready(op: string): void {
     this.live(op);
-    check((this.ctx.state & C_API_DONE) !== 0, 'EINVAL', () => `${op}: UFFDIO_API must come first`);
+    if ((this.ctx.state & C_API_DONE) === 0) throw new KvmError('EINVAL', `${op}: UFFDIO_API must come first`);
   }
 
   /** UFFDIO_API: once, before anything else; unknown features are EINVAL. */
@@ -138,7 +139,7 @@ export class Userfaultfd {
    * first page is present; EAGAIN after waking the part copied when a later page is.
    */
   copy(dst: number, src: Uint8Array, mode = 0, srcOffset = 0, len = src.length - srcOffset): number {
-    check(src instanceof Uint8Array, 'EINVAL', 'UFFDIO_COPY: src must be a Uint8Array');
+    if (!(src instanceof Uint8Array)) throw new KvmError('EINVAL', 'UFFDIO_COPY: src must be a Uint8Array');
     return this.mfill('UFFDIO_COPY', 'copy', dst, len, mode, src, srcOffset, C_COPIES);
   }
 
@@ -155,7 +156,7 @@ export class Userfaultfd {
   private mfill(name: string, op: 'copy' | 'zeropage' | 'continue', dst: number, len: number, mode: number, src: Uint8Array | undefined, srcOff: number, counter: number): number {
     this.ready(name);
     checkRange(name, dst, len);
-    check(mode === 0 || mode === UFFDIO_COPY_MODE_DONTWAKE, 'EINVAL', () => `${name}: mode must be 0 or DONTWAKE (got ${String(mode)})`);
+    if (mode !== 0 && mode !== UFFDIO_COPY_MODE_DONTWAKE) throw new KvmError('EINVAL', `${name}: mode must be 0 or DONTWAKE (got ${String(mode)})`);
     const done = this.host.mfillAtomic(this.id, op, dst, len, src, srcOff);
     const err = this.host.mfillError;
     if (done > 0) {
