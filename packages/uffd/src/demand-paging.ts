@@ -11,7 +11,7 @@ import {
   KVM_CAP_X86_MEMORY_FAULT_EXIT, KVM_EXIT_IO, KVM_MEM_ABSENT_MAPPING_FAULT, KVM_MEMFAULT_REASON_ABSENT_MAPPING, Kvm, sumUffdStats,
   UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, type UffdStats, type Userfaultfd,
 } from '@vcpu-rt/core';
-import { createVcpu, type Vcpu } from '@vcpu-rt/vcpu';
+import { createVcpu, type KvmExit, type Vcpu } from '@vcpu-rt/vcpu';
 import {
   GUEST_END, GUEST_FAULT_BYTES, GUEST_GCS, GUEST_MEASURED, GUEST_PRESENT_BYTES, GUEST_START, GUEST_WRONG_WORDS, type DemandPagingGuestArgs,
 } from './guest/demand-paging-guest.js';
@@ -41,15 +41,15 @@ export interface DemandPagingResult {
   blocktime: { totalUs: number; perVcpuUs: number[] };
   /** Each access's latency from the fault to the access completing (postcopy-latency-dist buckets: docs/postcopy.md). */
   latency: { avgUs: number; p50Us: number; p99Us: number; dist: number[] };
-  /** The uffds' counters, summed. */
+  /** The uffds' counters, summed (warm-up faults included). */
   uffd: UffdStats;
-  /** Memory-fault exits, and exit-path resolutions that found the page present. */
-  exits: { memoryFaults: number; eexist: number; resolved: number };
+  /** Memory-fault exits, exit-path resolutions and those that found the page present (warm-up included: `warmup` of them). */
+  exits: { memoryFaults: number; eexist: number; resolved: number; warmup: number };
   /** Reader threads: pages resolved, EEXISTs, and the explicit wakes after them. */
   readers: { threads: number; resolved: number; eexist: number; wakes: number };
   /** The source: pages fetched and the mean time a fetch took (fetchLatencyUs plus overshoot). */
   fetch: { fetches: number; meanFetchUs: number };
-  /** Every page checked against the source after the run, and every word the guests read. */
+  /** Every page (warm-up ones too) checked against the source after the run, and every word the guests read. */
   verify: { pages: number; badPages: number; wrongWords: number };
   /**
    * Bytes the vCPU threads allocated per fault: new-space bytes over the second half of each guest's
@@ -73,10 +73,13 @@ export interface DemandPagingHooks {
 export async function demandPaging(options: Partial<DemandPagingOptions> = {}, hooks: DemandPagingHooks = {}): Promise<DemandPagingResult> {
   const o = demandPagingOptions(options);
   const pagesPerVcpu = o.bytesPerVcpu / 4096;
-  const pages = o.overlap ? pagesPerVcpu : pagesPerVcpu * o.vcpus;
+  const measured = o.overlap ? pagesPerVcpu : pagesPerVcpu * o.vcpus;
+  // The warm-up regions follow the measured memory, one per vCPU, in the same slot and uffds.
+  const pages = measured + o.vcpus * o.warmupPages;
   const bytes = pages * 4096;
   const nUffd = o.singleUffd || o.overlap ? 1 : o.vcpus;
-  const pagesPerUffd = pages / nUffd;
+  // With one uffd per vCPU, each covers its vCPU's measured region; the warm-up regions share the last.
+  const pagesPerUffd = nUffd === 1 ? pages : pagesPerVcpu;
   const readersPerUffd = o.readers === 'per-vcpu' ? o.vcpus : o.readers;
 
   const source = await MigrationSource.create(pages, GUEST_BASE_GPA / 4096, o.fetchLatencyUs);
@@ -102,7 +105,9 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
       const u = vm.host.userfaultfd({ nonBlocking: true });
       uffds.push(u);
       u.api(0);
-      u.register(hva + i * pagesPerUffd * 4096, pagesPerUffd * 4096, o.mode === 'missing' ? UFFDIO_REGISTER_MODE_MISSING : UFFDIO_REGISTER_MODE_MINOR);
+      const first = i * pagesPerUffd;
+      const count = i === nUffd - 1 ? pages - first : pagesPerUffd;
+      u.register(hva + first * 4096, count * 4096, o.mode === 'missing' ? UFFDIO_REGISTER_MODE_MISSING : UFFDIO_REGISTER_MODE_MINOR);
     }
     const layout: PostcopyLayout = {
       vm: vm.handle(), gpa: GUEST_BASE_GPA, hva, pages, pagesPerUffd, mode: o.mode, uffds: uffds.map((u) => u.handle()),
@@ -116,7 +121,7 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
     const readersDone: Promise<void>[] = [];
     for (let u = 0; u < nUffd; u++) {
       for (let r = 0; r < readersPerUffd; r++) {
-        const data: ReaderData = { layout, uffd: u, exclusive: o.wake === 'exclusive', delayUs: o.handlerDelayUs };
+        const data: ReaderData = { layout, uffd: u, exclusive: o.wake === 'exclusive', delayUs: o.handlerDelayUs, thread: o.vcpus + readers.length };
         const w = new Worker(readerUrl, { workerData: data });
         readers.push(w);
         let error: Error | undefined;
@@ -133,6 +138,7 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
       const args: DemandPagingGuestArgs = {
         gpa: GUEST_BASE_GPA + (o.overlap ? 0 : i * o.bytesPerVcpu), pages: pagesPerVcpu,
         timeline, offset: i * 2 * pagesPerVcpu, timeOrigin: performance.timeOrigin,
+        warmupGpa: GUEST_BASE_GPA + (measured + i * o.warmupPages) * 4096, warmupPages: o.warmupPages,
       };
       vcpus.push(await createVcpu(vm, i, { guest: `module:${guestPath}#demandPagingGuest`, args }, {
         vmm: o.exits ? [{ handler: `module:${exitHandlerPath}#postcopyExitHandler`, args: layout }] : [],
@@ -140,7 +146,13 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
     }
 
     hooks.started?.({ readers, vcpus });
-    const exits = await Promise.race([Promise.all(vcpus.map((v) => v.run())), readerDeath]);
+    const runAll = (): Promise<KvmExit[]> => Promise.race([Promise.all(vcpus.map((v) => v.run())), readerDeath]);
+    if (o.warmupPages > 0) {
+      for (const [i, e] of (await runAll()).entries()) {
+        if (e.reason !== KVM_EXIT_IO || e.ucall.cmd !== 'sync') throw new Error(`vCPU ${i} exited with reason ${e.reason} instead of ending its warm-up`);
+      }
+    }
+    const exits = await runAll();
     const done = exits.map((e, i) => {
       if (e.reason !== KVM_EXIT_IO || e.ucall.cmd !== 'done') throw new Error(`vCPU ${i} exited with reason ${e.reason} instead of finishing its guest`);
       return e.ucall.values.map(Number);
@@ -154,6 +166,7 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
     const seconds = (end - start) / 1000;
     const timelines = vcpus.map((_, i) => new Float64Array(timeline, i * 2 * pagesPerVcpu * 8, 2 * pagesPerVcpu));
     const checked = await source.verify(vm.handle(), hva);
+    const warm = o.vcpus * o.warmupPages;
     const sum = (i: number): number => done.reduce((s, d) => s + d[i], 0);
     const faultsMeasured = sum(GUEST_MEASURED);
     const perVcpuRate = pagesPerVcpu / seconds;
@@ -166,7 +179,7 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
       blocktime: blocktime(timelines),
       latency: latency(timelines),
       uffd: sumUffdStats(uffds.map((u) => u.stats())),
-      exits: { memoryFaults: vcpus.reduce((s, v) => s + v.stats().memoryFaults, 0), eexist: counters[RUN_EXIT_EEXIST], resolved: counters[RUN_EXIT_RESOLVED] },
+      exits: { memoryFaults: vcpus.reduce((s, v) => s + v.stats().memoryFaults, 0), eexist: counters[RUN_EXIT_EEXIST], resolved: counters[RUN_EXIT_RESOLVED], warmup: o.exits ? warm : 0 },
       readers: { threads: readers.length, resolved: counters[RUN_READER_RESOLVED], eexist: counters[RUN_READER_EEXIST], wakes: counters[RUN_READER_WAKES] },
       fetch: pageServerStats(source.server.stats),
       verify: { pages, badPages: checked.badPages, wrongWords: sum(GUEST_WRONG_WORDS) },

@@ -20,7 +20,7 @@ export interface PostcopyLayout {
   /** The uffds, in page order. */
   uffds: UserfaultfdHandle[];
   server: PageServerHandle;
-  /** Int32 per page, the exit path's claim bitmap: PAGE_ABSENT, PAGE_FETCHING, PAGE_PRESENT. */
+  /** Int32 per page, the exit path's claim bitmap: PAGE_ABSENT, PAGE_FETCHING, PAGE_WAITED, PAGE_PRESENT. */
   claims: SharedArrayBuffer;
   /** Int32 counters (RUN_*). */
   counters: SharedArrayBuffer;
@@ -30,14 +30,17 @@ export interface PostcopyLayout {
 export const PAGE_ABSENT = 0;
 export const PAGE_FETCHING = 1;
 export const PAGE_PRESENT = 2;
+/** Being fetched, and another vCPU sleeps until it is present. */
+export const PAGE_WAITED = 3;
 
-/** Counters: pages the exit path resolved, its EEXISTs, pages readers resolved, their EEXISTs, readers' explicit wakes. */
+/** Counters, one cache line per group: exit path, readers, control. */
 export const RUN_EXIT_RESOLVED = 0;
 export const RUN_EXIT_EEXIST = 1;
-export const RUN_READER_RESOLVED = 2;
-export const RUN_READER_EEXIST = 3;
-export const RUN_READER_WAKES = 4;
+export const RUN_READER_RESOLVED = 16;
+export const RUN_READER_EEXIST = 17;
+/** Readers' explicit UFFDIO_WAKEs after EEXIST. */
+export const RUN_READER_WAKES = 18;
 /** Set to stop the readers. */
-export const RUN_STOP = 5;
+export const RUN_STOP = 32;
 /** Int32 words of the counters. */
-export const RUN_COUNTER_WORDS = 16;
+export const RUN_COUNTER_WORDS = 48;

@@ -21,19 +21,23 @@ export const MMAP_BASE = 0x7f00_0000_0000;
 /** Most VMAs a process may have (vm.max_map_count). */
 export const MAX_MAP_COUNT = 65530;
 
+// Three cache lines, so that what every fault reads (line 0) is not written by every fault:
+// line 0, read-mostly: the mmap lock, the mm seqcount, the VMA count, constants.
 const MMAP_LOCK = 0;
 const MM_SEQ = 1; // seqcount: odd while VMAs or PTEs of a range are changing
 const NR_VMAS = 2;
-const FRAME_LOCK = 3;
-const FRAMES_BUMP = 4; // next never-used frame
-const FREE_TOP = 5; // entries on the free-frame stack
-const RESIDENT = 6; // frames mapped by the page table
-const PT_TABLES = 7; // page-table tables allocated (the root is table 0)
 const NR_FRAMES = 8;
 const MAX_PT_TABLES = 9;
-const KERNEL_FRAMES = 11; // frames the kernel allocated for itself (not in any VMA)
-const PENDING_TOP = 10; // frames unmapped but perhaps still being copied: reused after a grace period
-const CTL_WORDS = 16;
+// line 1, the frame allocator (under FRAME_LOCK) and the page-table table count.
+const FRAME_LOCK = 16;
+const FRAMES_BUMP = 17; // next never-used frame
+const FREE_TOP = 18; // entries on the free-frame stack
+const PT_TABLES = 19; // page-table tables allocated (the root is table 0)
+const PENDING_TOP = 20; // frames unmapped but perhaps still being copied: reused after a grace period
+// line 2, counters every fault-in and zap updates (mm->rss_stat, which Linux keeps per CPU).
+const RESIDENT = 32; // frames mapped by the page table
+const KERNEL_FRAMES = 33; // frames the kernel allocated for itself (not in any VMA)
+const CTL_WORDS = 48;
 
 /** faultIn's answer when the page belongs to a userfaultfd: drop host locks, call handleUserfault, retry. */
 export const VM_FAULT_USERFAULT = -2;

@@ -34,7 +34,7 @@ export const WQ_CONTENDED = 6;
 /** Float64 index within the line (words 8-9): ms spent waiting for the lock (written under the lock). */
 export const WQ_WAIT_MS_F64 = 4;
 
-// A context: line 0 state and counters, lines 1-3 the three wait-queue heads, line 4 wake statistics.
+// A context: line 0 state, lines 1-3 the three wait-queue heads, line 4 wake statistics, line 5 counters.
 /** Int32 words per context. */
 export const CTX_WORDS = 8 * LINE;
 /** 1 while the context is open (claimed by CAS). */
@@ -51,19 +51,21 @@ export const C_FEATURES = 2;
 export const C_NONBLOCK = 3;
 /** ctx->refile_seq: odd while read() moves an entry from fault_pending_wqh to fault_wqh. */
 export const C_REFILE_SEQ = 4;
-/** Counters (Atomics.add): threads that entered handle_userfault, messages read, EEXIST answers, resolutions. */
-export const C_FAULTS = 5;
-export const C_MSGS = 6;
-export const C_EEXIST = 7;
-export const C_COPIES = 8;
-export const C_ZEROPAGES = 9;
-export const C_CONTINUES = 10;
+/** Counters (Atomics.add), on line 5 so that counting does not bounce the state line every call reads. */
+const COUNTERS = 5 * LINE;
+/** Threads that entered handle_userfault, messages read, EEXIST answers, pages resolved by each ioctl. */
+export const C_FAULTS = COUNTERS + 0;
+export const C_MSGS = COUNTERS + 1;
+export const C_EEXIST = COUNTERS + 2;
+export const C_COPIES = COUNTERS + 3;
+export const C_ZEROPAGES = COUNTERS + 4;
+export const C_CONTINUES = COUNTERS + 5;
 /** wake_userfault calls that found no waiter and took no lock. */
-export const C_WAKE_SKIPPED = 11;
+export const C_WAKE_SKIPPED = COUNTERS + 6;
 /** Readers woken on fd_wqh. */
-export const C_READER_WAKEUPS = 12;
+export const C_READER_WAKEUPS = COUNTERS + 7;
 /** Threads woken by a range walk. */
-export const C_WOKEN = 13;
+export const C_WOKEN = COUNTERS + 8;
 /** The wait-queue heads, in the kernel's lock order. */
 export const C_FD_WQH = 1 * LINE;
 export const C_FAULT_PENDING_WQH = 2 * LINE;

@@ -4,10 +4,12 @@
  * It records when each access started and ended (on the VMM's clock) so that the VMM can compute
  * fault latency and blocktime.
  *
- * It also measures what faults allocate on this thread's heap: the second half of its pages (after
- * warm-up, when the fault path is compiled) is timed twice, once faulting and once again with every
- * page present; the difference in new-space bytes is what the faults allocated, the guest's own
- * loop cancelling out. A GC inside either window voids the figure (reported as such).
+ * Each vCPU thread compiles its fault path anew, so the guest first faults a warm-up region of its
+ * own through the same path, then syncs; the VMM runs the measured pass once every vCPU is warm.
+ *
+ * It also measures what faults allocate on this thread's heap: the measured pass is run twice, once
+ * faulting and once again with every page present; the difference in new-space bytes is what the
+ * faults allocated, the guest's own loop cancelling out. A GC inside either window voids the figure.
  */
 import { GCProfiler, getHeapSpaceStatistics } from 'node:v8';
 import type { GuestContext } from '@vcpu-rt/vcpu';
@@ -23,6 +25,9 @@ export interface DemandPagingGuestArgs {
   offset: number;
   /** performance.timeOrigin of the VMM thread: times are written on its clock. */
   timeOrigin: number;
+  /** A region of its own to fault before the measured pass (JIT warm-up), then a `sync` ucall. */
+  warmupGpa: number;
+  warmupPages: number;
 }
 
 /** Indexes of the values the guest's `done` ucall carries. */
@@ -62,20 +67,22 @@ export function demandPagingGuest(ctx: GuestContext, raw: unknown): number[] {
   const t = new Float64Array(a.timeline, a.offset * 8, 2 * a.pages);
   const again = new Float64Array(2 * a.pages);
   const shift = performance.timeOrigin - a.timeOrigin;
-  const half = a.pages >> 1;
   const wrong = new Int32Array(2);
   const ignored = new Int32Array(2);
+  if (a.warmupPages > 0) {
+    pass(ctx, a.warmupGpa, new Float64Array(2 * a.warmupPages), shift, 0, a.warmupPages, wrong);
+    ctx.ucall('sync', [wrong[0]]);
+  }
   const profiler = new GCProfiler();
-  const start = performance.now() + shift;
-  pass(ctx, a.gpa, t, shift, 0, half, wrong);
   profiler.start();
+  const start = performance.now() + shift;
   const f0 = newSpaceUsed();
-  pass(ctx, a.gpa, t, shift, half, a.pages, wrong);
+  pass(ctx, a.gpa, t, shift, 0, a.pages, wrong);
   const f1 = newSpaceUsed();
   const end = performance.now() + shift;
   const p0 = newSpaceUsed();
-  pass(ctx, a.gpa, again, shift, half, a.pages, ignored);
+  pass(ctx, a.gpa, again, shift, 0, a.pages, ignored);
   const p1 = newSpaceUsed();
   const gcs = profiler.stop()?.statistics.length ?? 0;
-  return [wrong[0], wrong[0] ? a.gpa + wrong[1] * 4096 : -1, f1 - f0, p1 - p0, gcs, a.pages - half, start, end];
+  return [wrong[0], wrong[0] ? a.gpa + wrong[1] * 4096 : -1, f1 - f0, p1 - p0, gcs, a.pages, start, end];
 }

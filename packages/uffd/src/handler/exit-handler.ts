@@ -7,7 +7,7 @@
  */
 import { attachUserfaultfd, KVM_EXIT_MEMORY_FAULT } from '@vcpu-rt/core';
 import type { ExitHandler, VmmEnv } from '@vcpu-rt/vcpu';
-import { PAGE_ABSENT, PAGE_FETCHING, PAGE_PRESENT, RUN_EXIT_EEXIST, RUN_EXIT_RESOLVED, type PostcopyLayout } from '../layout.js';
+import { PAGE_ABSENT, PAGE_FETCHING, PAGE_PRESENT, PAGE_WAITED, RUN_EXIT_EEXIST, RUN_EXIT_RESOLVED, type PostcopyLayout } from '../layout.js';
 import { PageServer } from '../source/page-server.js';
 import { resolvePage } from './resolve.js';
 
@@ -16,7 +16,7 @@ export function postcopyExitHandler(args: unknown, env: VmmEnv): ExitHandler {
   const layout = args as PostcopyLayout;
   const host = env.vm.host;
   const uffds = layout.uffds.map((h) => attachUserfaultfd(h, host));
-  const server = new PageServer(layout.server);
+  const server = new PageServer(layout.server, env.vcpuId);
   const claims = new Int32Array(layout.claims);
   const counters = new Int32Array(layout.counters);
   const { gpa: base, hva, pages, pagesPerUffd, mode } = layout;
@@ -32,10 +32,11 @@ export function postcopyExitHandler(args: unknown, env: VmmEnv): ExitHandler {
         Atomics.add(counters, RUN_EXIT_EEXIST, 1);
         host.madvise(at, 4096, 'populate_write');
       }
-      Atomics.store(claims, p, PAGE_PRESENT);
-      Atomics.notify(claims, p);
+      // Atomics.notify takes V8's process-wide futex lock: only when a loser sleeps on the page.
+      if (Atomics.exchange(claims, p, PAGE_PRESENT) === PAGE_WAITED) Atomics.notify(claims, p);
     } else {
-      while (Atomics.load(claims, p) !== PAGE_PRESENT) Atomics.wait(claims, p, PAGE_FETCHING, 10);
+      Atomics.compareExchange(claims, p, PAGE_FETCHING, PAGE_WAITED);
+      while (Atomics.load(claims, p) !== PAGE_PRESENT) Atomics.wait(claims, p, PAGE_WAITED, 10);
     }
     return true;
   };

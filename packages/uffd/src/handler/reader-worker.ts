@@ -13,16 +13,18 @@ export interface ReaderData {
   layout: PostcopyLayout;
   /** Which uffd of layout.uffds it reads. */
   uffd: number;
+  /** This reader's number in the run (PageServer counters come after the vCPUs'). */
+  thread: number;
   /** Park on fd_wqh exclusively (Peter Xu's patch) or not (today's kernel). */
   exclusive: boolean;
   /** -d: µs to wait before serving each message. */
   delayUs: number;
 }
 
-const { layout, uffd: u, exclusive, delayUs } = workerData as ReaderData;
+const { layout, uffd: u, exclusive, delayUs, thread } = workerData as ReaderData;
 const view = attachVm(layout.vm);
 const uffd = attachUserfaultfd(layout.uffds[u], view.host);
-const server = new PageServer(layout.server);
+const server = new PageServer(layout.server, thread);
 const counters = new Int32Array(layout.counters);
 const opts = { exclusive };
 let served = 0;

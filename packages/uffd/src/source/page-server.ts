@@ -4,10 +4,14 @@
  * reported parameter (0 = the page is already local, as in demand_paging_test).
  */
 
+// One cache line of counters per thread, so that counting costs no cache-line transfer.
 const FETCHES = 0;
-const FETCH_US = 1; // µs spent in fetch, summed (Atomics.add of whole µs)
-/** Int32 words of a PageServer's counters. */
-export const PAGE_SERVER_STAT_WORDS = 16;
+const FETCH_US = 1; // µs spent in fetch, summed (whole µs)
+const LINE = 16;
+/** Threads that may fetch in one run, each with its own line of counters. */
+export const PAGE_SERVER_THREADS = 1024;
+/** Int32 words of the counters of every PageServer of a run. */
+export const PAGE_SERVER_STAT_WORDS = PAGE_SERVER_THREADS * LINE;
 /** Below this, a sleep in Atomics.wait overshoots by more than the wait itself (measured: ~80 µs for 10 µs). */
 const SLEEP_SLACK_US = 150;
 
@@ -42,18 +46,22 @@ export class PageServer {
   /** The snapshot as bytes: page `p` is [p * 4096, (p + 1) * 4096). */
   readonly bytes: Uint8Array;
   private readonly stats: Int32Array;
+  private readonly line: number;
   private readonly latencyUs: number;
 
-  constructor(readonly h: PageServerHandle) {
+  /** `thread`: this thread's number in the run (its line of counters), below PAGE_SERVER_THREADS. */
+  constructor(readonly h: PageServerHandle, thread: number) {
+    if (!Number.isInteger(thread) || thread < 0 || thread >= PAGE_SERVER_THREADS) throw new RangeError(`PageServer: thread must be an integer in [0, ${PAGE_SERVER_THREADS})`);
     this.bytes = new Uint8Array(h.snapshot);
     this.stats = new Int32Array(h.stats);
+    this.line = thread * LINE;
     this.latencyUs = h.fetchLatencyUs;
   }
 
   /** Requests page `p` and returns its byte offset in `bytes` once it has "arrived" (holdUs of the latency). */
   fetch(p: number): number {
-    if (this.latencyUs > 0) Atomics.add(this.stats, FETCH_US, Math.round(holdUs(this.latencyUs)));
-    Atomics.add(this.stats, FETCHES, 1);
+    if (this.latencyUs > 0) Atomics.add(this.stats, this.line + FETCH_US, Math.round(holdUs(this.latencyUs)));
+    Atomics.add(this.stats, this.line + FETCHES, 1);
     return p * 4096;
   }
 }
@@ -61,6 +69,11 @@ export class PageServer {
 /** The counters of every PageServer of one run: fetches and the mean time a fetch took. */
 export function pageServerStats(stats: SharedArrayBuffer): { fetches: number; meanFetchUs: number } {
   const s = new Int32Array(stats);
-  const n = Atomics.load(s, FETCHES);
-  return { fetches: n, meanFetchUs: n ? Atomics.load(s, FETCH_US) / n : 0 };
+  let n = 0;
+  let us = 0;
+  for (let l = 0; l < s.length; l += LINE) {
+    n += Atomics.load(s, l + FETCHES);
+    us += Atomics.load(s, l + FETCH_US);
+  }
+  return { fetches: n, meanFetchUs: n ? us / n : 0 };
 }
