@@ -7,3 +7,6 @@ export { benchPciHole, type PciHoleResult, type PciHoleBenchOptions, type VmmPla
 export { pciHoleTable, PCI_HOLE_PUBLISHED } from './bench/pci-hole-report.js';
 export { benchVcpu, hitPath, type VcpuBenchResult } from './bench/vcpu.js';
 export { vcpuTable } from './bench/vcpu-report.js';
+export { benchDemandPaging, PAGING_PATHS, type DemandPagingRow, type DemandPagingBenchOptions, type PagingPath } from './bench/demand-paging.js';
+export { demandPagingTable } from './bench/demand-paging-report.js';
+export { TABLE_A, TABLE_A_SOURCE, type PublishedPostcopyRow } from './bench/published-postcopy.js';

@@ -9,6 +9,10 @@ import { benchPciHole, VMM_PLACEMENTS, type VmmPlacement } from './bench/pci-hol
 import { pciHoleTable } from './bench/pci-hole-report.js';
 import { benchVcpu } from './bench/vcpu.js';
 import { vcpuTable } from './bench/vcpu-report.js';
+import { DEMAND_PAGING_DEFAULTS, MAX_GUEST_BYTES, MAX_READER_THREADS, MAX_REAL_VCPUS } from '@vcpu-rt/uffd';
+import { benchDemandPaging, PAGING_PATHS, type PagingPath } from './bench/demand-paging.js';
+import { demandPagingTable } from './bench/demand-paging-report.js';
+import { TABLE_A, TABLE_A_SOURCE } from './bench/published-postcopy.js';
 import { HANDOFF_POLL_NS_DEFAULT, PCI_HOLE_STRATEGIES, type PciHoleStrategy } from '@vcpu-rt/vcpu';
 
 function intList(name: string, min: number, max: number) {
@@ -104,6 +108,76 @@ bench.command('vcpu')
     const results = await benchVcpu(o.repeat);
     if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'vcpu', machine, results }, null, 2)}\n`);
     else process.stdout.write(`${vcpuTable(results, machine)}\n`);
+  });
+
+/** A byte size: an integer with an optional K, M or G suffix (powers of 1024), page aligned. */
+function byteSize(name: string, max: number) {
+  return (value: string): number => {
+    const m = /^(\d+)([KMG]?)$/i.exec(value.trim());
+    const n = m ? Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase()) : NaN;
+    if (!Number.isSafeInteger(n) || n < 4096 || n > max || n % 4096 !== 0) {
+      throw new InvalidArgumentError(`${name} must be a multiple of 4096 bytes in [4K, ${max >> 20}M], like 64M (got '${value}')`);
+    }
+    return n;
+  };
+}
+
+function boundedInt(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}] (got '${value}')`);
+    return n;
+  };
+}
+
+function readersOption(value: string): number | 'per-vcpu' {
+  if (value === 'per-vcpu' || value === 'n') return 'per-vcpu';
+  return boundedInt('--readers', 1, MAX_READER_THREADS)(value);
+}
+
+function distinct<T>(name: string, parse: (v: string) => T[]) {
+  return (value: string): T[] => {
+    const out = parse(value);
+    if (new Set(out).size !== out.length) throw new InvalidArgumentError(`${name}: a value appears twice (got '${value}')`);
+    return out;
+  };
+}
+
+bench.command('demand-paging')
+  .description('demand_paging_test in real threads: uffd wait queues against memory-fault exits (seed 002), in one run, beside table A')
+  .option('-v, --vcpus <list>', `vCPU counts (each in [1, ${MAX_REAL_VCPUS}]; more than the cpus is allowed and reported as oversubscribed)`, distinct('--vcpus', intList('--vcpus', 1, MAX_REAL_VCPUS)), [1, 2, 4, 8])
+  .option('-b, --bytes-per-vcpu <size>', 'guest memory per vCPU (K/M/G suffixes)', byteSize('--bytes-per-vcpu', MAX_GUEST_BYTES), DEMAND_PAGING_DEFAULTS.bytesPerVcpu)
+  .option('-u, --uffd-mode <mode>', 'MISSING (anonymous memory, UFFDIO_COPY) or MINOR (memfd page cache, UFFDIO_CONTINUE)', (v: string) => {
+    const m = v.toLowerCase();
+    if (m !== 'missing' && m !== 'minor') throw new InvalidArgumentError(`--uffd-mode must be MISSING or MINOR (got '${v}')`);
+    return m;
+  }, DEMAND_PAGING_DEFAULTS.mode)
+  .option('-a, --single-uffd', 'one uffd for all guest memory (the default, as table A)', true)
+  .option('--no-single-uffd', 'one uffd per vCPU')
+  .option('-r, --readers <n>', "reader threads per uffd, or 'per-vcpu' (table A's -r n)", readersOption, DEMAND_PAGING_DEFAULTS.readers)
+  .option('-d, --delay-us <us>', 'µs each reader waits before serving a fault', boundedInt('--delay-us', 0, 1_000_000), 0)
+  .option('--path <list>', 'uffd,exit', distinct('--path', listOf<PagingPath>('--path', PAGING_PATHS)), [...PAGING_PATHS])
+  .option('-o, --overlap', 'every vCPU touches the same memory (implies one uffd)', false)
+  .option('--fetch-latency-us <us>', "the source's per-page fetch latency (a named, reported parameter)", boundedInt('--fetch-latency-us', 0, 1_000_000), 0)
+  .option('--wake <mode>', 'reader wake-ups on fd_wqh: all (today\'s kernel) or exclusive (Peter Xu\'s patch)', (v: string) => {
+    if (v !== 'all' && v !== 'exclusive') throw new InvalidArgumentError(`--wake must be all or exclusive (got '${v}')`);
+    return v;
+  }, DEMAND_PAGING_DEFAULTS.wake)
+  .option('--warmup-pages <n>', 'pages each vCPU faults before the measured pass (JIT warm-up)', boundedInt('--warmup-pages', 0, 65536), DEMAND_PAGING_DEFAULTS.warmupPages)
+  .option('--repeat <n>', 'runs of each path and vCPU count (the median is reported)', boundedInt('--repeat', 1, 100), 3)
+  .option('--json', 'print one JSON document instead of the table')
+  .action(async (o: {
+    vcpus: number[]; bytesPerVcpu: number; uffdMode: 'missing' | 'minor'; singleUffd: boolean; readers: number | 'per-vcpu'; delayUs: number;
+    path: PagingPath[]; overlap: boolean; fetchLatencyUs: number; wake: 'all' | 'exclusive'; warmupPages: number; repeat: number; json?: boolean;
+  }) => {
+    const machine = machineInfo();
+    const results = await benchDemandPaging({
+      vcpus: o.vcpus, paths: o.path, repeats: o.repeat, bytesPerVcpu: o.bytesPerVcpu, mode: o.uffdMode, singleUffd: o.singleUffd,
+      readers: o.readers, handlerDelayUs: o.delayUs, overlap: o.overlap, fetchLatencyUs: o.fetchLatencyUs, wake: o.wake, warmupPages: o.warmupPages,
+      progress: (line) => process.stderr.write(`${line}\n`),
+    });
+    if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'demand-paging', machine, published: { source: TABLE_A_SOURCE, rows: TABLE_A }, results }, null, 2)}\n`);
+    else process.stdout.write(`${demandPagingTable(results, machine)}\n`);
   });
 
 await program.parseAsync(process.argv);

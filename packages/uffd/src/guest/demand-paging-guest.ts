@@ -8,8 +8,9 @@
  * own through the same path, then syncs; the VMM runs the measured pass once every vCPU is warm.
  *
  * It also measures what faults allocate on this thread's heap: the measured pass is run twice, once
- * faulting and once again with every page present; the difference in new-space bytes is what the
- * faults allocated, the guest's own loop cancelling out. A GC inside either window voids the figure.
+ * faulting and once again with every page present; the difference in bytes allocated in new space
+ * (its growth, plus what each scavenge took out of it, from V8's GC profiler) is what the faults
+ * allocated, the guest's own loop cancelling out.
  */
 import { GCProfiler, getHeapSpaceStatistics } from 'node:v8';
 import type { GuestContext } from '@vcpu-rt/vcpu';
@@ -42,6 +43,17 @@ export const GUEST_END = 7;
 
 function newSpaceUsed(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_used_size ?? 0;
+}
+
+interface GcEvent {
+  beforeGC: { heapSpaceStatistics: { spaceName: string; spaceUsedSize: number }[] };
+  afterGC: { heapSpaceStatistics: { spaceName: string; spaceUsedSize: number }[] };
+}
+
+/** Bytes allocated in new space between two readings `u0` and `u1` with `gcs` in between. */
+function allocated(u0: number, u1: number, gcs: readonly GcEvent[]): number {
+  const used = (x: GcEvent['beforeGC']): number => x.heapSpaceStatistics.find((s) => s.spaceName === 'new_space')?.spaceUsedSize ?? 0;
+  return u1 - u0 + gcs.reduce((s, g) => s + used(g.beforeGC) - used(g.afterGC), 0);
 }
 
 /** One pass over pages [from, to): read and check the first 8 bytes of each, timing the first read. */
@@ -80,9 +92,12 @@ export function demandPagingGuest(ctx: GuestContext, raw: unknown): number[] {
   pass(ctx, a.gpa, t, shift, 0, a.pages, wrong);
   const f1 = newSpaceUsed();
   const end = performance.now() + shift;
+  const faultGcs = (profiler.stop()?.statistics ?? []) as unknown as GcEvent[];
+  profiler.start();
   const p0 = newSpaceUsed();
   pass(ctx, a.gpa, again, shift, 0, a.pages, ignored);
   const p1 = newSpaceUsed();
-  const gcs = profiler.stop()?.statistics.length ?? 0;
-  return [wrong[0], wrong[0] ? a.gpa + wrong[1] * 4096 : -1, f1 - f0, p1 - p0, gcs, a.pages, start, end];
+  const presentGcs = (profiler.stop()?.statistics ?? []) as unknown as GcEvent[];
+  const gcs = faultGcs.length + presentGcs.length;
+  return [wrong[0], wrong[0] ? a.gpa + wrong[1] * 4096 : -1, allocated(f0, f1, faultGcs), allocated(p0, p1, presentGcs), gcs, a.pages, start, end];
 }
