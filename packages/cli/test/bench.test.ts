@@ -1,5 +1,7 @@
 /** The benchmarks run end to end at small sizes and report what API.md says. */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { benchMemslots, benchPciHole, hitPath, memslotTable, pciHoleTable, machineInfo, MEMSLOT_TESTS } from '@vcpu-rt/cli';
 
 test('bench memslots: every test for both designs, with median and spread', async (t) => {
@@ -52,4 +54,45 @@ test('bench vcpu: the hit path reports a positive rate', async (t) => {
   const r = await hitPath(1, 'read', 1);
   t.is(r.vcpus, 1);
   t.true(r.accessesPerSecond > 0);
+});
+
+test('bench demand-paging: both paths per vCPU count, every page checked, table A beside ours', async (t) => {
+  const { benchDemandPaging, demandPagingTable, TABLE_A } = await import('@vcpu-rt/cli');
+  const lines: string[] = [];
+  const rows = await benchDemandPaging({ vcpus: [1, 2], paths: ['uffd', 'exit'], repeats: 2, bytesPerVcpu: 1 << 20, warmupPages: 256, progress: (l) => lines.push(l) });
+  t.deepEqual(rows.map((r) => `${r.path}/${r.vcpus}`), ['uffd/1', 'exit/1', 'uffd/2', 'exit/2']);
+  t.is(lines.length, 8);
+  for (const r of rows) {
+    t.is(r.verify.badPages, 0);
+    t.is(r.verify.wrongWords, 0);
+    t.is(r.overall.repeats, 2);
+    t.true(r.overall.min <= r.overall.median && r.overall.median <= r.overall.max);
+    t.is(r.pages, r.vcpus * 256);
+    if (r.path === 'uffd') t.is(r.exits.memoryFaults, 0);
+    else t.is(r.uffd.faults, 0);
+  }
+  t.is(rows[2].oversubscribed, rows[2].vcpus + rows[2].readers.threads > (await import('node:os')).availableParallelism());
+  const table = demandPagingTable(rows, { cpus: 2, node: 'v20', cpuModel: 'test' });
+  t.regex(table, /150\/340 = 2\.27x/);
+  t.regex(table, /191\/477 = 2\.50x/);
+  t.true(table.split('\n').every((l) => l.length <= 120), table);
+  t.is(TABLE_A.length, 9);
+});
+
+test('vcpu-rt bench demand-paging refuses nonsense with the option and the rule', (t) => {
+  const main = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+  for (const [args, msg] of [
+    [['-v', '0'], /--vcpus: each value must be an integer in \[1, 64\]/],
+    [['-v', '1,1'], /--vcpus: a value appears twice/],
+    [['-b', '1000'], /--bytes-per-vcpu must be a multiple of 4096 bytes/],
+    [['-u', 'WP'], /--uffd-mode must be MISSING or MINOR/],
+    [['--path', 'uffd,kvm'], /--path: each value must be one of uffd, exit/],
+    [['--repeat', '1e9'], /--repeat must be an integer in \[1, 100\]/],
+    [['-r', '0'], /--readers must be an integer in \[1, 256\]/],
+    [['--wake', 'some'], /--wake must be all or exclusive/],
+  ] as const) {
+    const r = spawnSync(process.execPath, [main, 'bench', 'demand-paging', ...args], { encoding: 'utf8' });
+    t.not(r.status, 0, args.join(' '));
+    t.regex(r.stderr, msg, args.join(' '));
+  }
 });

@@ -7,14 +7,29 @@ import type { MachineInfo } from './stats.js';
 const k = (v: number): string => (v / 1000).toFixed(v < 10_000 ? 2 : 1);
 const ratio = (a: number | undefined, b: number | undefined): string => (a && b ? `${(a / b).toFixed(2)}x` : '-');
 
+/** `text` cut at spaces into lines of at most `width` characters, continuation lines indented. */
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = `    ${word}`;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line.trim()) out.push(line);
+  return out;
+}
+
 /** Renders one line per vCPU count: both paths' overall rates [min, max], the ratio, table A's row and ratio, and the contention counters. */
 export function demandPagingTable(rows: readonly DemandPagingRow[], machine: MachineInfo): string {
   const o = rows[0]?.options;
   const t = new Table({
-    head: ['vCPUs', 'threads', 'uffd K/s [min, max]', 'exit K/s [min, max]', 'exit/uffd', 'A: uffd', 'A: exit', 'A: ratio', 'walked/wake', 'Lp contended', 'uffd p50/p99 µs'],
+    head: ['vCPUs', 'threads', 'uffd K/s [min, max]', 'exit K/s [min, max]', 'exit/uffd', 'table A uffd/exit', 'walk/wake', 'Lp cont.'],
     style: { head: [], border: [] },
   });
   const counts = [...new Set(rows.map((r) => r.vcpus))];
+  const latencies: string[] = [];
   for (const v of counts) {
     const u = rows.find((r) => r.vcpus === v && r.path === 'uffd');
     const e = rows.find((r) => r.vcpus === v && r.path === 'exit');
@@ -26,22 +41,25 @@ export function demandPagingTable(rows: readonly DemandPagingRow[], machine: Mac
       u ? `${k(u.overall.median)} [${k(u.overall.min)}, ${k(u.overall.max)}]` : '-',
       e ? `${k(e.overall.median)} [${k(e.overall.min)}, ${k(e.overall.max)}]` : '-',
       ratio(e?.overall.median, u?.overall.median),
-      a ? a.uffdK : '-', a ? a.exitK : '-', a ? `${(a.exitK / a.uffdK).toFixed(2)}x` : '-',
+      a ? `${a.uffdK}/${a.exitK} = ${(a.exitK / a.uffdK).toFixed(2)}x` : '-',
       u ? u.uffd.wakes.meanWalked.toFixed(2) : '-',
       lp ? `${((100 * lp.contended) / Math.max(1, lp.acquisitions)).toFixed(1)}%` : '-',
-      u ? `${u.latency.p50Us.toFixed(0)}/${u.latency.p99Us.toFixed(0)}` : '-',
     ]);
+    if (u) latencies.push(`${v}: ${u.latency.p50Us.toFixed(0)}/${u.latency.p99Us.toFixed(0)}${e ? ` vs ${e.latency.p50Us.toFixed(1)}/${e.latency.p99Us.toFixed(1)}` : ''}`);
   }
   const rest = TABLE_A.filter((a) => !counts.includes(a.vcpus)).map((a) => `${a.vcpus}: ${a.uffdK}K / ${a.exitK}K = ${(a.exitK / a.uffdK).toFixed(1)}x`);
   const lines = [
-    `machine: ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}; overall demand paging rate (pages/s, all vCPUs), median of ${rows[0]?.overall.repeats ?? 0} runs [min, max]`,
+    `machine: ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}`,
+    `overall demand paging rate (K pages/s, all vCPUs together), median of ${rows[0]?.overall.repeats ?? 0} runs [min, max]`,
     o ? `config: -b ${o.bytesPerVcpu >> 20}M -u ${o.mode.toUpperCase()}${o.singleUffd ? ' -a' : ''} -r ${o.readers === 'per-vcpu' ? 'n' : o.readers}` +
       `${o.handlerDelayUs ? ` -d ${o.handlerDelayUs}` : ''}${o.overlap ? ' -o' : ''}, fetch latency ${o.fetchLatencyUs} µs, reader wake-ups ${o.wake}, warm-up ${o.warmupPages} pages per vCPU` : '',
     t.toString(),
     `threads = vCPUs + reader threads (* = more runnable threads than cpus: oversubscribed, the OS time-slices them)`,
-    `walked/wake = waiters __wake_userfault visited per wake (every blocked fault, no early exit); Lp contended = acquisitions of fault_pending_wqh.lock that found it held`,
-    `published, ${TABLE_A_SOURCE}`,
-    rest.length ? `  rows not run here: ${rest.join('; ')}` : '',
+    `walk/wake = waiters __wake_userfault visited per wake (every blocked fault, no early exit)`,
+    `Lp cont. = acquisitions of fault_pending_wqh.lock (uffd path) that found it held`,
+    latencies.length ? `fault latency p50/p99 µs, uffd vs exit path: ${latencies.join('; ')}` : '',
+    `table A (K pages/s): ${TABLE_A_SOURCE}`,
+    ...wrap(rest.length ? `  rows not run here: ${rest.join('; ')}` : '', 116),
   ];
   return lines.filter((l) => l !== '').join('\n');
 }

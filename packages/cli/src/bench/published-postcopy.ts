@@ -25,5 +25,6 @@ export const TABLE_A: readonly PublishedPostcopyRow[] = [
 ];
 
 /** Where table A comes from, for reports. */
-export const TABLE_A_SOURCE = 'table A: Anish Moorthy, "Improve scalability of KVM + userfaultfd live migration via annotated memory faults" ' +
-  '(kvm@vger, v3 2023-04-12, same table in v1-v7); demand_paging_test -b 64M -u MINOR -s shmem -a -v n -r n [-w]; 256-core AMD EPYC 7B13 host';
+export const TABLE_A_SOURCE = 'Anish Moorthy, "Improve scalability of KVM + userfaultfd live migration via annotated\n' +
+  '  memory faults" (kvm@vger v3, 2023-04-12; same table in v1-v7): demand_paging_test -b 64M -u MINOR -s shmem -a -v n\n' +
+  '  -r n [-w] on a 256-core AMD EPYC 7B13 host';
