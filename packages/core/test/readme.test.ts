@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 const pkg = fileURLToPath(new URL('../../', import.meta.url));
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
-/** Runs the first ```js block of `readme` from a file in `dir` (so that package imports resolve). */
-function runExample(readme: string, dir: string): string {
-  const code = /```js\n([\s\S]*?)```/.exec(readFileSync(readme, 'utf8'))?.[1];
+/** Runs the `nth` ```js block of `readme` from a file in `dir` (so that package imports resolve). */
+function runExample(readme: string, dir: string, nth = 0): string {
+  const code = [...readFileSync(readme, 'utf8').matchAll(/```js\n([\s\S]*?)```/g)][nth]?.[1];
   if (!code) throw new Error(`${readme} has no js example`);
   const file = `${dir}example.readme-test.mjs`;
   writeFileSync(file, code);
@@ -28,6 +28,13 @@ test('the core README example runs and prints what its comments say', (t) => {
   t.regex(out, /PCI hole reads Uint8Array\(2\) \[ 255, 255 \]/);
   t.regex(out, /resident host bytes 4096/);
   t.regex(out, /EEXIST -17/);
+});
+
+test('the core README userfaultfd example: the faulter sleeps until UFFDIO_COPY, whose walk wakes it', (t) => {
+  const out = runExample(`${pkg}README.md`, pkg, 1);
+  t.regex(out, /fault at page 1 flags 0/);
+  t.regex(out, /the faulting thread read Uint8Array\(4\) \[ 7, 7, 7, 7 \]/);
+  t.regex(out, /waiters walked 1 fault_pending_wqh.lock taken 3 times/);
 });
 
 test('the root README example runs and prints what its comment says', (t) => {
