@@ -317,7 +317,7 @@ export class HostMemory {
           // A read fault: the zero page for absent anonymous memory, the page cache for a memfd.
           frame = this.lookupFrame(a);
           if (frame < 0) throw new KvmError('EFAULT', `host read at ${hex(a)}: not mapped`);
-          if (frame === 0) frame = this.faultIn(a - off, FAULT_FLAG_ZERO_OK);
+          if (frame === 0) frame = this.faultIn(a, FAULT_FLAG_ZERO_OK); // the exact address: UFFD_FEATURE_EXACT_ADDRESS reports it
           if (frame > 0) out.set(this.frameBytes.subarray(frame * PAGE_SIZE + off, frame * PAGE_SIZE + off + n), done);
         } finally {
           this.readUnlock(idx);
@@ -342,7 +342,7 @@ export class HostMemory {
         const idx = this.readLock();
         let frame: number;
         try {
-          frame = this.faultIn(a - off);
+          frame = this.faultIn(a);
           if (frame > 0) this.frameBytes.set(data.subarray(done, done + n), frame * PAGE_SIZE + off);
         } finally {
           this.readUnlock(idx);

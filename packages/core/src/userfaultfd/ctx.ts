@@ -4,7 +4,7 @@
  * userfaultfd_poll's wait on fd_wqh, and __wake_userfault's walk of every blocked waiter.
  */
 import {
-  C_API_DONE, C_CONTINUES, C_COPIES, C_EEXIST, C_FAULT_PENDING_WQH, C_FAULT_WQH, C_FAULTS, C_FD_WQH, C_FEATURES, C_IN_USE,
+  C_API_DONE, C_CONTINUES, C_GEN, C_COPIES, C_EEXIST, C_FAULT_PENDING_WQH, C_FAULT_WQH, C_FAULTS, C_FD_WQH, C_FEATURES, C_IN_USE,
   C_MSGS, C_NONBLOCK, C_READER_WAKEUPS, C_REFILE_SEQ, C_RELEASED, C_STATE, C_WAKE, C_WAKE_SKIPPED, C_WOKEN, C_ZEROPAGES,
   ctxBase, HDR_CTX_HWM, Q_FAULT, Q_FD, Q_NONE, Q_PENDING, R_ADDRESS_F64, R_CTX, R_EXCLUSIVE, R_FLAGS, R_QUEUE, R_RELEASED,
   R_TID, R_WAKEN, R_WOKEN, recBase, UFFD_MAX_CTX, W_MAX_WALKED, W_WALKED_F64, W_WALKS, WQ_ACQ, WQ_CONTENDED, WQ_MAX,
@@ -63,8 +63,10 @@ export class UffdCtx {
     for (let c = 0; c < UFFD_MAX_CTX; c++) {
       const b = ctxBase(c);
       if (Atomics.compareExchange(i32, b + C_IN_USE, 0, 1) !== 0) continue;
-      // A fresh context: zero everything but the claim word, then publish the high-water mark.
+      // A fresh context: zero everything but the claim word, count the opening, then publish the high-water mark.
+      const gen = i32[b + C_GEN] + 1;
       i32.fill(0, b + 1, ctxBase(c + 1));
+      Atomics.store(i32, b + C_GEN, gen);
       for (const q of [C_FD_WQH, C_FAULT_PENDING_WQH, C_FAULT_WQH]) i32[b + q + 1] = i32[b + q + 2] = -1;
       Atomics.store(i32, b + C_NONBLOCK, nonBlock ? 1 : 0);
       let hwm = Atomics.load(i32, HDR_CTX_HWM);
@@ -83,6 +85,8 @@ export class UffdCtx {
   get nonBlocking(): boolean { return Atomics.load(this.i32, this.base + C_NONBLOCK) !== 0; }
   get released(): boolean { return (this.state & C_RELEASED) !== 0; }
   get open(): boolean { return Atomics.load(this.i32, this.base + C_IN_USE) !== 0; }
+  /** Which opening of the slot this is (C_GEN). */
+  get gen(): number { return Atomics.load(this.i32, this.base + C_GEN); }
 
   /** UFFDIO_API: records the features. */
   setApi(features: number): void {
@@ -175,7 +179,9 @@ export class UffdCtx {
     i32[rb + R_EXCLUSIVE] = exclusive ? 1 : 0;
     const q = this.fdWqh;
     q.lock();
-    q.add(r);
+    // Exclusive waiters go to the tail (add_wait_queue_exclusive): a wake meets every non-exclusive one first.
+    if (exclusive) q.addTail(r);
+    else q.add(r);
     q.unlock();
     if (!this.readable() && !this.released) Atomics.wait(i32, rb + R_WAKEN, 0, timeoutMs);
     if (Atomics.load(i32, rb + R_QUEUE) !== Q_NONE) {

@@ -51,6 +51,11 @@ export const C_FEATURES = 2;
 export const C_NONBLOCK = 3;
 /** ctx->refile_seq: odd while read() moves an entry from fault_pending_wqh to fault_wqh. */
 export const C_REFILE_SEQ = 4;
+/**
+ * Times the slot was opened. A Userfaultfd and its handles belong to one opening: once it is closed,
+ * they stay closed even when a new uffd reuses the slot (as a closed fd never reaches a later file).
+ */
+export const C_GEN = 5;
 /** Counters (Atomics.add), on line 5 so that counting does not bounce the state line every call reads. */
 const COUNTERS = 5 * LINE;
 /** Threads that entered handle_userfault, messages read, EEXIST answers, pages resolved by each ioctl. */

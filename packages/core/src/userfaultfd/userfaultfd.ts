@@ -8,7 +8,7 @@ import { PAGE_SIZE, TASK_SIZE_MAX } from '../uapi.js';
 import { C_API_DONE, C_CONTINUES, C_COPIES, C_EEXIST, C_ZEROPAGES } from './layout.js';
 import { UffdCtx, type UffdStats } from './ctx.js';
 import {
-  UFFD_API, UFFD_API_FEATURES, UFFD_API_IOCTLS, UFFD_API_RANGE_IOCTLS, UFFD_API_RANGE_IOCTLS_BASIC, UFFD_FEATURE_EXACT_ADDRESS,
+  _UFFDIO_CONTINUE, UFFD_API, UFFD_API_FEATURES, UFFD_API_IOCTLS, UFFD_API_RANGE_IOCTLS, UFFD_API_RANGE_IOCTLS_BASIC, UFFD_FEATURE_EXACT_ADDRESS,
   UFFD_FEATURE_THREAD_ID, UFFDIO_COPY_MODE_DONTWAKE, UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, UFFDIO_REGISTER_MODE_WP,
   type UffdMsg,
 } from './uapi.js';
@@ -18,6 +18,8 @@ export interface UserfaultfdHandle {
   kind: 'vcpu-rt/userfaultfd';
   host: HostMemoryHandle;
   ctx: number;
+  /** The opening of the context slot this handle belongs to. */
+  gen: number;
 }
 
 /** Options of userfaultfd(2). */
@@ -44,10 +46,12 @@ function checkRange(op: string, start: number, len: number): void {
 export class Userfaultfd {
   private readonly ctx: UffdCtx;
   private closed = false;
+  private readonly gen: number;
 
   /** @internal use HostMemory.userfaultfd or attachUserfaultfd */
-  constructor(readonly host: HostMemory, readonly id: number) {
+  constructor(readonly host: HostMemory, readonly id: number, gen?: number) {
     this.ctx = host.uffd.ctx(id);
+    this.gen = gen ?? this.ctx.gen;
   }
 
   /** userfaultfd(2) on `host`: a new context. ENOMEM when UFFD_MAX_CTX are open. */
@@ -58,7 +62,7 @@ export class Userfaultfd {
   }
 
   private live(op: string): void {
-    if (this.closed || !this.ctx.open || this.ctx.released) throw new KvmError('EINVAL', `${op}: the userfaultfd is closed`);
+    if (this.closed || !this.ctx.open || this.ctx.released || this.ctx.gen !== this.gen) throw new KvmError('EINVAL', `${op}: the userfaultfd is closed`);
   }
 
   private ready(op: string): void {
@@ -89,7 +93,9 @@ export class Userfaultfd {
     check((mode & UFFDIO_REGISTER_MODE_WP) === 0, 'EINVAL', 'UFFDIO_REGISTER: write-protect mode is not modelled');
     checkRange('UFFDIO_REGISTER', start, len);
     this.host.uffdRegister(this.id, start, start + len, mode);
-    return { ioctls: mode & UFFDIO_REGISTER_MODE_MINOR || this.isShmem(start) ? UFFD_API_RANGE_IOCTLS_BASIC : UFFD_API_RANGE_IOCTLS };
+    const ioctls = mode & UFFDIO_REGISTER_MODE_MINOR || this.isShmem(start) ? UFFD_API_RANGE_IOCTLS_BASIC : UFFD_API_RANGE_IOCTLS;
+    // "CONTINUE ioctl is only supported for MINOR ranges": the kernel masks it out of the others.
+    return { ioctls: mode & UFFDIO_REGISTER_MODE_MINOR ? ioctls : ioctls - (ioctls & 2 ** _UFFDIO_CONTINUE) };
   }
 
   private isShmem(start: number): boolean {
@@ -157,6 +163,8 @@ export class Userfaultfd {
     this.ready(name);
     checkRange(name, dst, len);
     if (mode !== 0 && mode !== UFFDIO_COPY_MODE_DONTWAKE) throw new KvmError('EINVAL', `${name}: mode must be 0 or DONTWAKE (got ${String(mode)})`);
+    // A source too short for len fails before any page is filled: a page filled but never woken would hang its faulter.
+    if (src !== undefined && !(srcOff >= 0 && srcOff + len <= src.length)) throw new KvmError('EFAULT', `${name}: source [${srcOff}, ${srcOff + len}) is outside the ${src.length}-byte buffer`);
     const done = this.host.mfillAtomic(this.id, op, dst, len, src, srcOff);
     const err = this.host.mfillError;
     if (done > 0) {
@@ -184,7 +192,7 @@ export class Userfaultfd {
 
   /** The structured-cloneable handle (attachUserfaultfd in another thread). */
   handle(): UserfaultfdHandle {
-    return { kind: 'vcpu-rt/userfaultfd', host: this.host.handle(), ctx: this.id };
+    return { kind: 'vcpu-rt/userfaultfd', host: this.host.handle(), ctx: this.id, gen: this.gen };
   }
 
   /**
@@ -193,7 +201,7 @@ export class Userfaultfd {
    * accessors, SIGBUS for a process), readers return. Closing twice is a no-op.
    */
   close(): void {
-    if (this.closed || !this.ctx.open || this.ctx.released) {
+    if (this.closed || !this.ctx.open || this.ctx.released || this.ctx.gen !== this.gen) {
       this.closed = true;
       return;
     }
@@ -220,5 +228,5 @@ function mfillMessage(name: string, err: string, at: number): string {
  */
 export function attachUserfaultfd(handle: UserfaultfdHandle, host?: HostMemory): Userfaultfd {
   check(!!handle && handle.kind === 'vcpu-rt/userfaultfd', 'EINVAL', 'attachUserfaultfd: not a UserfaultfdHandle');
-  return new Userfaultfd(host ?? HostMemory.attach(handle.host), handle.ctx);
+  return new Userfaultfd(host ?? HostMemory.attach(handle.host), handle.ctx, handle.gen);
 }

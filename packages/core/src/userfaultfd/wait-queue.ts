@@ -63,6 +63,25 @@ export class WaitQueueHead {
     if (n > i32[this.base + WQ_MAX]) i32[this.base + WQ_MAX] = n;
   }
 
+  /**
+   * __add_wait_queue_entry_tail (add_wait_queue_exclusive): links record `r` at the tail (oldest
+   * end), after every non-exclusive entry, so a walk from the head wakes those first. Caller holds the lock.
+   */
+  addTail(r: number): void {
+    const i32 = this.i32;
+    const rb = recBase(r);
+    const tail = i32[this.base + WQ_TAIL];
+    i32[rb + R_PREV] = tail;
+    i32[rb + R_NEXT] = -1;
+    if (tail >= 0) i32[recBase(tail) + R_NEXT] = r;
+    else i32[this.base + WQ_HEAD] = r;
+    i32[this.base + WQ_TAIL] = r;
+    Atomics.store(i32, rb + R_QUEUE, this.queue);
+    const n = i32[this.base + WQ_COUNT] + 1;
+    Atomics.store(i32, this.base + WQ_COUNT, n);
+    if (n > i32[this.base + WQ_MAX]) i32[this.base + WQ_MAX] = n;
+  }
+
   /** list_del_init: unlinks record `r`, which is on this list. Caller holds the lock. */
   del(r: number): void {
     const i32 = this.i32;

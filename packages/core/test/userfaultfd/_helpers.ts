@@ -120,6 +120,22 @@ export class Faulter {
   }
 }
 
+/**
+ * Lets `f` run its next op, which faults on `u`, and waits until the faulter sleeps in
+ * handle_userfault: it queued its fault (stats().faults grew) and passed the re-check
+ * (userfaultfd_must_wait), after which it wakes fd_wqh's readers under fd_wqh.lock. Queued is not
+ * enough: a page resolved before the re-check is simply not waited for, DONTWAKE or not. Nothing
+ * else may take fd_wqh.lock of `u` meanwhile (no read() or wait() on it).
+ */
+export async function blockOn(u: Userfaultfd, f: Faulter, what = 'the fault'): Promise<void> {
+  const s = u.stats();
+  f.go();
+  await until(`${what} to block`, () => {
+    const n = u.stats();
+    return n.faults > s.faults && n.locks.fdWqh.acquisitions > s.locks.fdWqh.acquisitions;
+  });
+}
+
 /** The outcome of op `i` of `f`, which must have succeeded. */
 export async function ok(f: Faulter, i: number, timeoutMs?: number): Promise<Extract<OpResult, { ok: true }>> {
   const r = await f.result(i, timeoutMs);
