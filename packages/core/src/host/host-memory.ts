@@ -262,7 +262,9 @@ export class HostMemory {
     }
     if (options.populate) {
       try {
-        for (let a = addr; a < addr + len; a += PAGE_SIZE) this.faultIn(a);
+        for (let a = addr; a < addr + len; a += PAGE_SIZE) {
+          while (this.faultIn(a) === VM_FAULT_USERFAULT) this.userfaultOrEfault('mmap(MAP_POPULATE)');
+        }
       } catch (e) {
         this.munmap(addr, len);
         throw e;
@@ -600,6 +602,9 @@ export class HostMemory {
     const v = this.vmas;
     const vpn = addr / PAGE_SIZE;
     const idx = this.readLock();
+    // A memfd page this call put in the page cache: a retry after a racing unmap maps it again
+    // rather than finding it there and answering EEXIST to itself.
+    let placed = 0;
     try {
       for (;;) {
         const seq = this.readBegin();
@@ -624,12 +629,17 @@ export class HostMemory {
           if (frame === 0) return 'EFAULT';
         } else if (file !== 0) {
           // shmem_mfill_atomic_pte: a new page-cache page; one already there is EEXIST.
-          if (this.pageCaches.frame(entry) !== 0) return 'EEXIST';
-          const f = this.allocFrame();
-          if (src) this.copyIntoFrame(f, src, srcOff);
-          frame = this.pageCaches.add(entry, f);
-          if (frame !== f) {
-            this.freeFrame(f);
+          frame = this.pageCaches.frame(entry);
+          if (frame === 0) {
+            const f = this.allocFrame();
+            if (src) this.copyIntoFrame(f, src, srcOff);
+            frame = this.pageCaches.add(entry, f);
+            if (frame !== f) {
+              this.freeFrame(f);
+              return 'EEXIST';
+            }
+            placed = f;
+          } else if (frame !== placed) {
             return 'EEXIST';
           }
         } else {
@@ -654,6 +664,10 @@ export class HostMemory {
         }
         return '';
       }
+    } catch (e) {
+      // Out of host memory (or page tables): the pages done so far stay done and are woken.
+      if (e instanceof KvmError && e.code === 'ENOMEM') return 'ENOMEM';
+      throw e;
     } finally {
       this.readUnlock(idx);
     }

@@ -27,6 +27,22 @@ export class SabMutex {
     }
   }
 
+  /** Takes the lock unless `timeoutMs` passes first; returns whether it did. */
+  lockWithin(timeoutMs: number): boolean {
+    const w = this.word;
+    const i = this.index;
+    if (Atomics.compareExchange(w, i, 0, 1) === 0) return true;
+    const deadline = performance.now() + timeoutMs;
+    let c = Atomics.exchange(w, i, 2);
+    while (c !== 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(w, i, 2, left);
+      c = Atomics.exchange(w, i, 2);
+    }
+    return true;
+  }
+
   /** Releases the lock and wakes one waiter if there may be one. */
   unlock(): void {
     if (Atomics.sub(this.word, this.index, 1) !== 1) {

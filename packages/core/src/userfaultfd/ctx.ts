@@ -7,11 +7,14 @@ import {
   C_API_DONE, C_CONTINUES, C_GEN, C_COPIES, C_EEXIST, C_FAULT_PENDING_WQH, C_FAULT_WQH, C_FAULTS, C_FD_WQH, C_FEATURES, C_IN_USE,
   C_MSGS, C_NONBLOCK, C_READER_WAKEUPS, C_REFILE_SEQ, C_RELEASED, C_STATE, C_WAKE, C_WAKE_SKIPPED, C_WOKEN, C_ZEROPAGES,
   ctxBase, HDR_CTX_HWM, Q_FAULT, Q_FD, Q_NONE, Q_PENDING, R_ADDRESS_F64, R_CTX, R_EXCLUSIVE, R_FLAGS, R_QUEUE, R_RELEASED,
-  R_TID, R_WAKEN, R_WOKEN, recBase, UFFD_MAX_CTX, W_MAX_WALKED, W_WALKED_F64, W_WALKS, WQ_ACQ, WQ_CONTENDED, WQ_MAX,
+  R_NEXT, R_PREV, R_TID, R_WAKEN, R_WOKEN, recBase, UFFD_MAX_CTX, UFFD_MAX_WAITERS, W_MAX_WALKED, W_WALKED_F64, W_WALKS, WQ_ACQ, WQ_CONTENDED, WQ_MAX,
   WQ_WAIT_MS_F64,
 } from './layout.js';
 import { UFFD_EVENT_PAGEFAULT, type UffdMsg } from './uapi.js';
 import { WaitQueueHead } from './wait-queue.js';
+
+/** How long close() waits for a wait-queue lock before it takes it over (its holder was killed). */
+export const RELEASE_LOCK_MS = 1000;
 
 /** One lock's counters. */
 export interface UffdLockStats {
@@ -37,7 +40,7 @@ export interface UffdStats {
   wakes: { walks: number; skipped: number; walked: number; meanWalked: number; maxWalked: number; woken: number };
   /** Queue lengths now and their maxima. */
   queues: { pending: number; fault: number; readers: number; maxPending: number; maxFault: number; maxReaders: number };
-  /** UFFDIO_COPY / ZEROPAGE / CONTINUE calls that resolved pages, and those that found the page present. */
+  /** Pages UFFDIO_COPY / ZEROPAGE / CONTINUE resolved, and calls that found the page present. */
   copies: number;
   zeropages: number;
   continues: number;
@@ -277,22 +280,31 @@ export class UffdCtx {
 
   /**
    * userfaultfd_release: marks the context released and wakes every waiter of both fault queues
-   * (they fail their fault) and every reader on fd_wqh.
+   * (they fail their fault) and every reader on fd_wqh. The waiters are found by scanning the
+   * records, not by walking the lists, and a lock still held after RELEASE_LOCK_MS is taken over:
+   * a thread terminated while it held a wait-queue lock (or was relinking an entry) must not make
+   * close() hang. Returns how many locks had to be taken over.
    */
-  release(): void {
+  release(): number {
     const i32 = this.i32;
     Atomics.or(i32, this.base + C_STATE, C_RELEASED);
-    for (const q of [this.fdWqh, this.faultPendingWqh, this.faultWqh]) {
-      q.lock();
-      for (let r = q.first(); r >= 0;) {
-        const next = q.next(r);
-        q.del(r);
-        Atomics.store(i32, recBase(r) + R_WAKEN, R_RELEASED);
-        Atomics.notify(i32, recBase(r) + R_WAKEN, 1);
-        r = next;
+    const heads = [this.fdWqh, this.faultPendingWqh, this.faultWqh];
+    let broken = 0;
+    for (const q of heads) if (!q.lockForRelease(RELEASE_LOCK_MS)) broken++;
+    try {
+      for (let r = 0; r < UFFD_MAX_WAITERS; r++) {
+        const rb = recBase(r);
+        if (Atomics.load(i32, rb + R_QUEUE) === Q_NONE || i32[rb + R_CTX] !== this.c) continue;
+        i32[rb + R_NEXT] = i32[rb + R_PREV] = -1;
+        Atomics.store(i32, rb + R_QUEUE, Q_NONE);
+        Atomics.store(i32, rb + R_WAKEN, R_RELEASED);
+        Atomics.notify(i32, rb + R_WAKEN, 1);
       }
-      q.unlock();
+      for (const q of heads) q.reset();
+    } finally {
+      for (let k = heads.length - 1; k >= 0; k--) heads[k].unlock();
     }
+    return broken;
   }
 
   /** Frees the context slot once nothing refers to it any more. */

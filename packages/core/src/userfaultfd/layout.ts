@@ -13,7 +13,7 @@ export const UFFD_MAX_CTX = 512;
 export const UFFD_MAX_WAITERS = 1024;
 
 // Header (one line).
-/** One past the highest context ever opened (the stats walk stops there). */
+/** One past the highest context ever opened. */
 export const HDR_CTX_HWM = 0;
 
 // A wait-queue head (wait_queue_head_t): one line each, lock and list together as in the kernel.
@@ -34,7 +34,8 @@ export const WQ_CONTENDED = 6;
 /** Float64 index within the line (words 8-9): ms spent waiting for the lock (written under the lock). */
 export const WQ_WAIT_MS_F64 = 4;
 
-// A context: line 0 state, lines 1-3 the three wait-queue heads, line 4 wake statistics, line 5 counters.
+// A context: line 0 state, lines 1-3 the three wait-queue heads, line 4 wake statistics, line 5
+// counters, lines 6-7 spare.
 /** Int32 words per context. */
 export const CTX_WORDS = 8 * LINE;
 /** 1 while the context is open (claimed by CAS). */

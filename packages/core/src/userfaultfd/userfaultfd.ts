@@ -74,7 +74,8 @@ export class Userfaultfd {
   api(features = 0): { features: number; ioctls: number } {
     this.live('UFFDIO_API');
     check((this.ctx.state & C_API_DONE) === 0, 'EINVAL', 'UFFDIO_API: already called on this userfaultfd');
-    check(Number.isInteger(features) && features >= 0 && (features & ~UFFD_API_FEATURES) === 0, 'EINVAL',
+    // A u64: bits 32-52 count too (a JS `&` would drop them).
+    check(Number.isSafeInteger(features) && features >= 0 && (BigInt(features) & ~BigInt(UFFD_API_FEATURES)) === 0n, 'EINVAL',
       () => `UFFDIO_API: features 0x${features.toString(16)} include some this kernel does not have (0x${UFFD_API_FEATURES.toString(16)})`);
     this.ctx.setApi(features);
     return { features: UFFD_API_FEATURES, ioctls: UFFD_API_IOCTLS };
@@ -88,7 +89,7 @@ export class Userfaultfd {
   /** UFFDIO_REGISTER: mode MISSING and/or MINOR (WP is EINVAL here); returns the range ioctls. */
   register(start: number, len: number, mode: number): { ioctls: number } {
     this.ready('UFFDIO_REGISTER');
-    check(Number.isInteger(mode) && mode > 0 && (mode & ~(UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP | UFFDIO_REGISTER_MODE_MINOR)) === 0,
+    check(Number.isSafeInteger(mode) && mode > 0 && (BigInt(mode) & ~BigInt(UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP | UFFDIO_REGISTER_MODE_MINOR)) === 0n,
       'EINVAL', () => `UFFDIO_REGISTER: mode must be a non-empty set of MISSING | WP | MINOR (got ${String(mode)})`);
     check((mode & UFFDIO_REGISTER_MODE_WP) === 0, 'EINVAL', 'UFFDIO_REGISTER: write-protect mode is not modelled');
     checkRange('UFFDIO_REGISTER', start, len);
@@ -136,6 +137,7 @@ export class Userfaultfd {
 
   /** Is a message pending (poll with a zero timeout, lockless)? */
   readable(): boolean {
+    this.ready('poll');
     return this.ctx.readable();
   }
 
@@ -187,6 +189,8 @@ export class Userfaultfd {
 
   /** Lock, wake-walk, queue and resolution counters. */
   stats(): UffdStats {
+    // Still readable after close(), until another userfaultfd reopens the slot.
+    if (this.ctx.gen !== this.gen) throw new KvmError('EINVAL', 'stats: this userfaultfd was closed and its slot belongs to another now');
     return this.ctx.stats();
   }
 

@@ -32,6 +32,26 @@ export class WaitQueueHead {
     this.f64[this.waitMs] += performance.now() - t0;
   }
 
+  /**
+   * The lock for userfaultfd_release: taken within `timeoutMs`, or else taken over. A kernel
+   * spinlock holder cannot be killed; a worker thread can be terminated while it holds this lock,
+   * and close() must still finish. Returns false when it had to take the lock over.
+   */
+  lockForRelease(timeoutMs: number): boolean {
+    if (this.mutex.lockWithin(timeoutMs)) {
+      this.i32[this.base + WQ_ACQ]++;
+      return true;
+    }
+    Atomics.store(this.i32, this.base + WQ_LOCK, 2);
+    return false;
+  }
+
+  /** Empties the list without walking it (its links may be torn by a thread killed mid-update). Caller holds the lock. */
+  reset(): void {
+    this.i32[this.base + WQ_HEAD] = this.i32[this.base + WQ_TAIL] = -1;
+    Atomics.store(this.i32, this.base + WQ_COUNT, 0);
+  }
+
   /** spin_unlock. */
   unlock(): void {
     this.mutex.unlock();
