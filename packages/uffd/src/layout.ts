@@ -14,7 +14,7 @@ export interface PostcopyLayout {
   hva: number;
   /** Pages of guest memory. */
   pages: number;
-  /** Pages each uffd covers (all of them with one uffd). */
+  /** Pages each uffd covers (all of them with one uffd); the last uffd also covers the warm-up regions. */
   pagesPerUffd: number;
   mode: 'missing' | 'minor';
   /** The uffds, in page order. */

@@ -26,7 +26,8 @@ export function postcopyExitHandler(args: unknown, env: VmmEnv): ExitHandler {
     if (p < 0 || p >= pages) return false;
     if (Atomics.compareExchange(claims, p, PAGE_ABSENT, PAGE_FETCHING) === PAGE_ABSENT) {
       const at = hva + p * 4096;
-      if (resolvePage(uffds[Math.floor(p / pagesPerUffd)], server, mode, p, at, false)) {
+      // uffd i covers pages [i * pagesPerUffd, (i + 1) * pagesPerUffd); the last one the warm-up regions too.
+      if (resolvePage(uffds[Math.min(uffds.length - 1, Math.floor(p / pagesPerUffd))], server, mode, p, at, false)) {
         Atomics.add(counters, RUN_EXIT_RESOLVED, 1);
       } else {
         Atomics.add(counters, RUN_EXIT_EEXIST, 1);
