@@ -66,6 +66,9 @@ const guestPath = fileURLToPath(new URL('./guest/demand-paging-guest.js', import
 const exitHandlerPath = fileURLToPath(new URL('./handler/exit-handler.js', import.meta.url));
 const readerUrl = new URL('./handler/reader-worker.js', import.meta.url);
 
+/** Pause between the warm-up and the measured pass (outside the measurement), ms. */
+export const SETTLE_MS = 100;
+
 /** Observers of a run (tests and tools): called once every thread has started, before the vCPUs run. */
 export interface DemandPagingHooks {
   /** The reader threads and vCPUs of the run (a test may kill a reader here to see the run fail). */
@@ -154,6 +157,9 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
       for (const [i, e] of (await runAll()).entries()) {
         if (e.reason !== KVM_EXIT_IO || e.ucall.cmd !== 'sync') throw new Error(`vCPU ${i} exited with reason ${e.reason} instead of ending its warm-up`);
       }
+      // Every thread is idle now: V8's background compiler finishes the optimized fault path
+      // it started during the warm-up, rather than racing the measured pass for the CPUs.
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     }
     const exits = await runAll();
     const done = exits.map((e, i) => {

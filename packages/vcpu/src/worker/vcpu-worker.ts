@@ -74,8 +74,9 @@ const out: ExitPath = {
     requests.exitGuest();
     if (handlers.length) {
       const e = run.exitView();
-      for (const h of handlers) {
-        if (h(e)) {
+      // An index loop: for-of allocates an iterator where the JIT does not remove it.
+      for (let i = 0; i < handlers.length; i++) {
+        if (handlers[i](e)) {
           reenter();
           return;
         }
