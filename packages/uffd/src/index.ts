@@ -10,3 +10,8 @@ export { resolvePage } from './handler/resolve.js';
 export { postcopyExitHandler } from './handler/exit-handler.js';
 export type { PostcopyLayout } from './layout.js';
 export type { DemandPagingGuestArgs } from './guest/demand-paging-guest.js';
+export { modelDemandPaging, type ModelOptions, type ModelResult } from './model/model.js';
+export { PUBLISHED_COSTS, COST_FIELDS, checkCostProfile, type CostProfile } from './model/costs.js';
+export { Sim, type SimThread, type Step } from './model/sim.js';
+export { SimLock, type SimLockStats } from './model/lock.js';
+export { Processors } from './model/processors.js';

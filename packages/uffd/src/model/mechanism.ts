@@ -1,0 +1,162 @@
+/**
+ * The mechanism, step by step with the kernel's names, as simulated threads: vCPUs that fault
+ * through their pages, and (uffd path) reader threads. It mirrors what the real threads of
+ * demand-paging.ts do through @vcpu-rt/core; docs/model.md draws the event graph.
+ */
+import type { CostProfile } from './costs.js';
+import { SimLock } from './lock.js';
+import type { Sim, SimThread, Step } from './sim.js';
+
+const cpu = (us: number): Step => ({ k: 'cpu', us });
+const delay = (us: number): Step => ({ k: 'delay', us });
+const lock = (l: SimLock): Step => ({ k: 'lock', lock: l });
+const unlock = (l: SimLock): Step => ({ k: 'unlock', lock: l });
+const BLOCK: Step = { k: 'block' };
+
+/** The simulated state of one userfaultfd context. */
+export class SimUffd {
+  readonly fdWqh: SimLock;
+  readonly faultPendingWqh: SimLock;
+  readonly faultWqh: SimLock;
+  /** fault_pending_wqh, oldest first. */
+  readonly pending: SimThread[] = [];
+  /** fault_wqh (read, not yet woken). */
+  readonly fault = new Set<SimThread>();
+  /** Readers parked on fd_wqh. */
+  readonly parked: SimThread[] = [];
+  walks = 0;
+  walked = 0;
+  maxWalked = 0;
+  readerWakeups = 0;
+  faults = 0;
+  maxPending = 0;
+
+  constructor(sim: Sim, readonly id: number, handoffUs: number, perWaiterUs: number) {
+    this.fdWqh = new SimLock(`uffd${id}.fd_wqh`, sim, handoffUs, perWaiterUs);
+    this.faultPendingWqh = new SimLock(`uffd${id}.fault_pending_wqh`, sim, handoffUs, perWaiterUs);
+    this.faultWqh = new SimLock(`uffd${id}.fault_wqh`, sim, handoffUs, perWaiterUs);
+  }
+}
+
+/** What every simulated thread of a run shares. */
+export interface MechanismEnv {
+  sim: Sim;
+  c: CostProfile;
+  mode: 'missing' | 'minor';
+  fetchUs: number;
+  /** Reader wake-ups on fd_wqh: every parked reader, or the first (exclusive). */
+  wake: 'all' | 'exclusive';
+  /** The mm-wide shared lines. */
+  mm: SimLock[];
+  /** Set when every vCPU is done: readers leave. */
+  stop: { done: boolean };
+  /** Simulated time each vCPU finished. */
+  finished: number[];
+}
+
+/** Touches each mm-wide shared line once (mfill_atomic's mmap_read_lock, page cache, memcg). */
+function* mmShared(env: MechanismEnv): Generator<Step, void, void> {
+  for (const l of env.mm) {
+    yield lock(l);
+    yield cpu(env.c.mmHoldUs);
+    yield unlock(l);
+  }
+}
+
+/** The resolution of one page: UFFDIO_CONTINUE or UFFDIO_COPY, and the mm-wide lines it touches. */
+function* resolve(env: MechanismEnv): Generator<Step, void, void> {
+  yield cpu(env.mode === 'minor' ? env.c.continueUs : env.c.copyUs);
+  yield* mmShared(env);
+}
+
+/** A vCPU of the uffd path: each page faults into handle_userfault and sleeps until a reader resolves it. */
+export function* uffdVcpu(env: MechanismEnv, u: SimUffd, self: SimThread, index: number, pages: number): Generator<Step, void, void> {
+  const c = env.c;
+  for (let p = 0; p < pages; p++) {
+    yield cpu(c.guestUs + c.faultEntryUs);
+    // handle_userfault: queue the waiter under fault_pending_wqh.lock.
+    yield lock(u.faultPendingWqh);
+    yield cpu(c.enqueueHoldUs);
+    u.pending.push(self);
+    u.faults++;
+    if (u.pending.length > u.maxPending) u.maxPending = u.pending.length;
+    yield unlock(u.faultPendingWqh);
+    yield cpu(c.mustWaitUs);
+    // wake_up_poll(&ctx->fd_wqh, EPOLLIN): __wake_up_common with nr_exclusive 1.
+    yield lock(u.fdWqh);
+    let visited = 0;
+    let woken = 0;
+    while (u.parked.length > 0) {
+      const r = u.parked.shift()!;
+      visited++;
+      woken++;
+      env.sim.wake(r, c.wakeupUs);
+      if (env.wake === 'exclusive') break;
+    }
+    u.readerWakeups += woken;
+    yield cpu(c.fdWakeHoldUs + c.fdWakePerEntryUs * visited);
+    yield unlock(u.fdWqh);
+    // schedule(): until a wake walk finds this waiter.
+    yield BLOCK;
+    yield cpu(c.faultRetryUs);
+  }
+  env.finished[index] = env.sim.now;
+}
+
+/** A reader thread: epoll_wait → read → fetch → resolve (with the wake walk), until the run stops. */
+export function* uffdReader(env: MechanismEnv, u: SimUffd, self: SimThread): Generator<Step, void, void> {
+  const c = env.c;
+  for (;;) {
+    if (env.stop.done) return;
+    if (u.pending.length === 0) {
+      u.parked.push(self);
+      yield BLOCK;
+      continue;
+    }
+    // userfaultfd_ctx_read: fd_wqh.lock → fault_pending_wqh.lock → (refile) fault_wqh.lock.
+    yield lock(u.fdWqh);
+    yield lock(u.faultPendingWqh);
+    yield cpu(c.readHoldUs);
+    const v = u.pending.shift();
+    if (v === undefined) {
+      yield unlock(u.faultPendingWqh);
+      yield unlock(u.fdWqh);
+      continue; // another reader took it: EAGAIN
+    }
+    yield lock(u.faultWqh);
+    yield cpu(c.refileHoldUs);
+    u.fault.add(v);
+    yield unlock(u.faultWqh);
+    yield unlock(u.faultPendingWqh);
+    yield unlock(u.fdWqh);
+    yield cpu(c.readerSyscallUs);
+    if (env.fetchUs > 0) yield delay(env.fetchUs);
+    yield* resolve(env);
+    // __wake_userfault: every waiter of both queues visited under fault_pending_wqh.lock.
+    yield lock(u.faultPendingWqh);
+    const walked = u.pending.length + u.fault.size;
+    yield cpu(c.wakeHoldUs + c.walkPerWaiterUs * walked);
+    u.walks++;
+    u.walked += walked;
+    if (walked > u.maxWalked) u.maxWalked = walked;
+    if (u.fault.size > 0) {
+      yield lock(u.faultWqh);
+      u.fault.delete(v);
+      yield unlock(u.faultWqh);
+    }
+    env.sim.wake(v, c.wakeupUs);
+    yield unlock(u.faultPendingWqh);
+  }
+}
+
+/** A vCPU of the exit path: exit, claim, fetch, resolve with DONTWAKE, re-enter. No wait queue. */
+export function* exitVcpu(env: MechanismEnv, index: number, pages: number): Generator<Step, void, void> {
+  const c = env.c;
+  for (let p = 0; p < pages; p++) {
+    yield cpu(c.guestUs + c.faultEntryUs + c.exitUs + c.claimUs);
+    if (env.fetchUs > 0) yield delay(env.fetchUs);
+    yield* resolve(env);
+    yield cpu(c.reenterUs);
+  }
+  env.finished[index] = env.sim.now;
+}

@@ -1,0 +1,106 @@
+/**
+ * modelDemandPaging: the discrete-event model of a demand-paging run (API.md). Same options as
+ * demandPaging, plus the CPUs the threads share and the costs; the result has the same shape, with
+ * the model's lock and queue statistics.
+ */
+import { demandPagingOptions, type DemandPagingOptions } from '../options.js';
+import { checkCostProfile, type CostProfile } from './costs.js';
+import { SimLock, type SimLockStats } from './lock.js';
+import { exitVcpu, SimUffd, uffdReader, uffdVcpu, type MechanismEnv } from './mechanism.js';
+import { Sim } from './sim.js';
+
+/** Model-only options. */
+export interface ModelOptions {
+  /** Processors the simulated threads share. */
+  cpus: number;
+  costs: CostProfile;
+  /** Pages each vCPU faults in the simulation (default: all of bytesPerVcpu, at most 2048: the rate is a steady state). */
+  simPages?: number;
+}
+
+/** What the model reports. */
+export interface ModelResult {
+  options: DemandPagingOptions & { cpus: number; simPages: number };
+  path: 'uffd' | 'exit';
+  pages: number;
+  /** Simulated seconds. */
+  seconds: number;
+  perVcpuRate: number;
+  overallRate: number;
+  /** The model's counters. */
+  locks: { fdWqh: SimLockStats; faultPendingWqh: SimLockStats; faultWqh: SimLockStats; mm: SimLockStats };
+  wakes: { walks: number; meanWalked: number; maxWalked: number; readerWakeups: number };
+  queues: { maxPending: number };
+  cpuUtilization: number;
+  events: number;
+  /** Wall-clock seconds the simulation took. */
+  simSeconds: number;
+  costs: string;
+}
+
+function sumLocks(list: SimLockStats[]): SimLockStats {
+  return list.reduce((a, s) => ({ acquisitions: a.acquisitions + s.acquisitions, contended: a.contended + s.contended, waitUs: a.waitUs + s.waitUs, holdUs: a.holdUs + s.holdUs }),
+    { acquisitions: 0, contended: 0, waitUs: 0, holdUs: 0 });
+}
+
+/** Simulates one demand-paging run. */
+export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelOptions): ModelResult {
+  const { cpus, costs, simPages, ...rest } = options;
+  const o = demandPagingOptions({ ...rest, vcpus: 1 });
+  const vcpus = rest.vcpus ?? 1;
+  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 512) throw new RangeError(`model: vcpus must be an integer in [1, 512] (got ${String(vcpus)})`);
+  const c = checkCostProfile(costs, 'costs');
+  const pagesPerVcpu = o.bytesPerVcpu / 4096;
+  const pages = Math.min(pagesPerVcpu, simPages ?? 2048);
+  if (!Number.isInteger(pages) || pages < 1) throw new RangeError(`model: simPages must be a positive integer (got ${String(simPages)})`);
+  const t0 = performance.now();
+  const sim = new Sim(cpus);
+  const env: MechanismEnv = {
+    sim, c, mode: o.mode, fetchUs: o.fetchLatencyUs, wake: o.wake,
+    mm: Array.from({ length: c.mmLines }, (_, i) => new SimLock(`mm${i}`, sim, c.handoffUs, c.handoffPerWaiterUs)),
+    stop: { done: false }, finished: new Array<number>(vcpus).fill(0),
+  };
+  const nUffd = o.singleUffd || o.overlap ? 1 : vcpus;
+  const readersPerUffd = o.readers === 'per-vcpu' ? vcpus : o.readers;
+  const uffds = Array.from({ length: nUffd }, (_, i) => new SimUffd(sim, i, c.wqHandoffUs, c.handoffPerWaiterUs));
+  const exits = options.exits === true;
+  let left = vcpus;
+  for (let i = 0; i < vcpus; i++) {
+    const u = uffds[nUffd === 1 ? 0 : i];
+    sim.spawn(`vcpu${i}`, (self) => (function* () {
+      if (exits) yield* exitVcpu(env, i, pages);
+      else yield* uffdVcpu(env, u, self, i, pages);
+      if (--left === 0) {
+        env.stop.done = true;
+        // Parked readers leave.
+        for (const uf of uffds) while (uf.parked.length) sim.wake(uf.parked.shift()!, 0);
+      }
+    })());
+  }
+  if (!exits) {
+    for (const u of uffds) for (let r = 0; r < readersPerUffd; r++) sim.spawn(`reader${u.id}.${r}`, (self) => uffdReader(env, u, self));
+  }
+  sim.run();
+  const end = Math.max(...env.finished);
+  const seconds = end / 1e6;
+  const perVcpuRate = pages / seconds;
+  const walks = uffds.reduce((s, u) => s + u.walks, 0);
+  return {
+    options: { ...o, vcpus, exits, cpus, simPages: pages },
+    path: exits ? 'exit' : 'uffd',
+    pages: pages * vcpus,
+    seconds,
+    perVcpuRate,
+    overallRate: perVcpuRate * vcpus,
+    locks: {
+      fdWqh: sumLocks(uffds.map((u) => u.fdWqh.stats)), faultPendingWqh: sumLocks(uffds.map((u) => u.faultPendingWqh.stats)),
+      faultWqh: sumLocks(uffds.map((u) => u.faultWqh.stats)), mm: sumLocks(env.mm.map((l) => l.stats)),
+    },
+    wakes: { walks, meanWalked: walks ? uffds.reduce((s, u) => s + u.walked, 0) / walks : 0, maxWalked: Math.max(0, ...uffds.map((u) => u.maxWalked)), readerWakeups: uffds.reduce((s, u) => s + u.readerWakeups, 0) },
+    queues: { maxPending: Math.max(0, ...uffds.map((u) => u.maxPending)) },
+    cpuUtilization: sim.cpus.work / (end * cpus),
+    events: sim.events,
+    simSeconds: (performance.now() - t0) / 1000,
+    costs: c.source,
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * The discrete-event simulator under the model: simulated threads are generators that yield what
+ * they do next — run on a CPU for a while, wait off-CPU, take or drop a lock, block until woken —
+ * and the simulator advances a clock (µs) from event to event. Events at the same time run in the
+ * order they were scheduled.
+ */
+import { Processors } from './processors.js';
+import type { SimLock } from './lock.js';
+
+/** What a simulated thread does next. */
+export type Step =
+  | { readonly k: 'cpu'; readonly us: number }
+  | { readonly k: 'delay'; readonly us: number }
+  | { readonly k: 'lock'; readonly lock: SimLock }
+  | { readonly k: 'unlock'; readonly lock: SimLock }
+  | { readonly k: 'block' };
+
+/** A simulated thread. */
+export interface SimThread {
+  readonly id: number;
+  readonly name: string;
+  /** @internal */
+  body: Generator<Step, void, void>;
+  /** Set while the thread waits in a 'block' step. */
+  blocked: boolean;
+  /** Woken before it blocked (try_to_wake_up on a task still running): its next 'block' returns at once. */
+  wokenEarly: boolean;
+  done: boolean;
+}
+
+/** A binary min-heap of (time, sequence) → thread. */
+class EventHeap {
+  private t: number[] = [];
+  private s: number[] = [];
+  private th: SimThread[] = [];
+
+  get size(): number { return this.t.length; }
+  peekTime(): number { return this.t[0]; }
+
+  push(time: number, seq: number, thread: SimThread): void {
+    const t = this.t; const s = this.s; const th = this.th;
+    let i = t.length;
+    t.push(time); s.push(seq); th.push(thread);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (t[p] < time || (t[p] === time && s[p] < seq)) break;
+      t[i] = t[p]; s[i] = s[p]; th[i] = th[p];
+      i = p;
+    }
+    t[i] = time; s[i] = seq; th[i] = thread;
+  }
+
+  pop(): SimThread {
+    const t = this.t; const s = this.s; const th = this.th;
+    const top = th[0];
+    const lt = t.pop()!; const ls = s.pop()!; const lth = th.pop()!;
+    const n = t.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && (t[r] < t[l] || (t[r] === t[l] && s[r] < s[l])) ? r : l;
+        if (lt < t[c] || (lt === t[c] && ls < s[c])) break;
+        t[i] = t[c]; s[i] = s[c]; th[i] = th[c];
+        i = c;
+      }
+      t[i] = lt; s[i] = ls; th[i] = lth;
+    }
+    return top;
+  }
+}
+
+/** The simulator: a clock, the event queue, the CPUs. */
+export class Sim {
+  /** Simulated time, µs. */
+  now = 0;
+  /** Events processed. */
+  events = 0;
+  readonly cpus: Processors;
+  private readonly heap = new EventHeap();
+  private seq = 0;
+  private nextId = 0;
+  private readonly runnable: SimThread[] = [];
+
+  constructor(cpus: number) {
+    this.cpus = new Processors(cpus, this);
+  }
+
+  /** Starts a thread: it runs its first step at the current time. */
+  spawn(name: string, body: (self: SimThread) => Generator<Step, void, void>): SimThread {
+    const th: SimThread = { id: this.nextId++, name, body: undefined as unknown as Generator<Step, void, void>, blocked: false, wokenEarly: false, done: false };
+    th.body = body(th);
+    this.at(this.now, th);
+    return th;
+  }
+
+  /** @internal resumes `th` at `time`. */
+  at(time: number, th: SimThread): void {
+    this.heap.push(time, this.seq++, th);
+  }
+
+  /**
+   * Makes a thread that blocked runnable again after `latencyUs` (its wake-up latency). A thread
+   * woken before it reaches its 'block' step does not sleep at all, as a task whose state a waker
+   * set back to running returns from schedule() at once.
+   */
+  wake(th: SimThread, latencyUs: number): void {
+    if (!th.blocked) {
+      th.wokenEarly = true;
+      return;
+    }
+    th.blocked = false;
+    this.at(this.now + latencyUs, th);
+  }
+
+  /** @internal resumes `th` now, after the current step (lock grants). */
+  resumeNow(th: SimThread): void {
+    this.runnable.push(th);
+  }
+
+  /** Runs until no event is left or the clock passes `untilUs`. */
+  run(untilUs = Infinity): void {
+    const heap = this.heap;
+    for (;;) {
+      let th: SimThread;
+      if (this.runnable.length > 0) th = this.runnable.pop()!;
+      else {
+        const next = Math.min(heap.size ? heap.peekTime() : Infinity, this.cpus.nextCompletion());
+        if (next === Infinity || next > untilUs) return;
+        if (this.cpus.nextCompletion() <= (heap.size ? heap.peekTime() : Infinity)) {
+          this.now = next;
+          this.cpus.complete();
+          continue;
+        }
+        this.now = heap.peekTime();
+        th = heap.pop();
+      }
+      this.events++;
+      this.step(th);
+    }
+  }
+
+  /** Runs `th` until it yields a step that takes time or waits. */
+  private step(th: SimThread): void {
+    for (;;) {
+      const r = th.body.next();
+      if (r.done) {
+        th.done = true;
+        return;
+      }
+      const s = r.value;
+      switch (s.k) {
+        case 'cpu':
+          if (s.us > 0) { this.cpus.submit(th, s.us); return; }
+          break;
+        case 'delay':
+          if (s.us > 0) { this.at(this.now + s.us, th); return; }
+          break;
+        case 'lock':
+          if (!s.lock.acquire(th)) return;
+          break;
+        case 'unlock':
+          s.lock.release(th);
+          break;
+        case 'block':
+          if (th.wokenEarly) {
+            th.wokenEarly = false;
+            break;
+          }
+          th.blocked = true;
+          return;
+      }
+    }
+  }
+}
