@@ -693,6 +693,33 @@ export class HostMemory {
   }
 
   /**
+   * The VMAs of [start, end) clipped to it, under mmap_lock: every page must be mapped (EINVAL) and
+   * no part may belong to a context other than `c` (`busy`: EBUSY to register, EINVAL to unregister).
+   */
+  private uffdParts(op: string, c: number, start: number, end: number, busy: 'EBUSY' | 'EINVAL'): { list: Vma[]; parts: Vma[] } {
+    const list = this.vmaListLocked();
+    const parts = list.map((v) => vmaClip(v, start, end)).filter((v): v is Vma => v !== undefined);
+    let covered = start;
+    for (const p of parts) {
+      check(p.start === covered, 'EINVAL', () => `${op}: [${hex(covered)}, ${hex(p.start)}) is not mapped`);
+      covered = p.end;
+      check(p.uffd === 0 || p.uffd === c + 1, busy, () => `${op}: [${hex(p.start)}, ${hex(p.end)}) is registered with another userfaultfd`);
+    }
+    check(covered === end, 'EINVAL', () => `${op}: [${hex(covered)}, ${hex(end)}) is not mapped`);
+    return { list, parts };
+  }
+
+  /** Stores `list` as the VMA table inside an mm seqcount write section. Caller holds mmap_lock. */
+  private vmaRewrite(list: Vma[]): void {
+    this.writeBegin();
+    try {
+      this.vmaStore(list);
+    } finally {
+      this.writeEnd();
+    }
+  }
+
+  /**
    * @internal UFFDIO_REGISTER's VMA side: every page of [start, end) must be mapped (EINVAL), MINOR
    * needs memfd mappings (EINVAL), and no part may belong to another context (EBUSY); then the
    * range's VMAs are split and marked, under mmap_lock.
@@ -700,24 +727,13 @@ export class HostMemory {
   uffdRegister(c: number, start: number, end: number, mode: number): void {
     this.mmapLock.lock();
     try {
-      const list = this.vmaListLocked();
-      const parts = list.map((v) => vmaClip(v, start, end)).filter((v): v is Vma => v !== undefined);
-      let covered = start;
+      const { list, parts } = this.uffdParts('UFFDIO_REGISTER', c, start, end, 'EBUSY');
       for (const p of parts) {
-        check(p.start === covered, 'EINVAL', () => `UFFDIO_REGISTER: [${hex(covered)}, ${hex(p.start)}) is not mapped`);
-        covered = p.end;
         check(!(mode & UFFDIO_REGISTER_MODE_MINOR) || p.file !== 0, 'EINVAL',
           () => `UFFDIO_REGISTER: MINOR mode needs a memfd (shmem) mapping; [${hex(p.start)}, ${hex(p.end)}) is anonymous`);
-        check(p.uffd === 0 || p.uffd === c + 1, 'EBUSY', () => `UFFDIO_REGISTER: [${hex(p.start)}, ${hex(p.end)}) is registered with another userfaultfd`);
       }
-      check(covered === end, 'EINVAL', () => `UFFDIO_REGISTER: [${hex(covered)}, ${hex(end)}) is not mapped`);
       for (const p of parts) { p.uffd = c + 1; p.uffdMode = mode; }
-      this.writeBegin();
-      try {
-        this.vmaStore([...vmaCut(list, start, end), ...parts]);
-      } finally {
-        this.writeEnd();
-      }
+      this.vmaRewrite([...vmaCut(list, start, end), ...parts]);
     } finally {
       this.mmapLock.unlock();
     }
@@ -731,24 +747,10 @@ export class HostMemory {
   uffdUnregister(c: number, start: number, end: number): boolean {
     this.mmapLock.lock();
     try {
-      const list = this.vmaListLocked();
-      const parts = list.map((v) => vmaClip(v, start, end)).filter((v): v is Vma => v !== undefined);
-      let covered = start;
-      for (const p of parts) {
-        check(p.start === covered, 'EINVAL', () => `UFFDIO_UNREGISTER: [${hex(covered)}, ${hex(p.start)}) is not mapped`);
-        covered = p.end;
-        check(p.uffd === 0 || p.uffd === c + 1, 'EINVAL', () => `UFFDIO_UNREGISTER: [${hex(p.start)}, ${hex(p.end)}) is registered with another userfaultfd`);
-      }
-      check(covered === end, 'EINVAL', () => `UFFDIO_UNREGISTER: [${hex(covered)}, ${hex(end)}) is not mapped`);
-      const changed = parts.some((p) => p.uffd !== 0);
-      if (!changed) return false;
+      const { list, parts } = this.uffdParts('UFFDIO_UNREGISTER', c, start, end, 'EINVAL');
+      if (!parts.some((p) => p.uffd !== 0)) return false;
       for (const p of parts) { p.uffd = 0; p.uffdMode = 0; }
-      this.writeBegin();
-      try {
-        this.vmaStore([...vmaCut(list, start, end), ...parts]);
-      } finally {
-        this.writeEnd();
-      }
+      this.vmaRewrite([...vmaCut(list, start, end), ...parts]);
       return true;
     } finally {
       this.mmapLock.unlock();
@@ -762,12 +764,7 @@ export class HostMemory {
       const list = this.vmaListLocked();
       if (!list.some((v) => v.uffd === c + 1)) return;
       for (const v of list) if (v.uffd === c + 1) { v.uffd = 0; v.uffdMode = 0; }
-      this.writeBegin();
-      try {
-        this.vmaStore(list);
-      } finally {
-        this.writeEnd();
-      }
+      this.vmaRewrite(list);
     } finally {
       this.mmapLock.unlock();
     }

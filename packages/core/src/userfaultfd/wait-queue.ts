@@ -77,10 +77,7 @@ export class WaitQueueHead {
     if (head >= 0) i32[recBase(head) + R_PREV] = r;
     else i32[this.base + WQ_TAIL] = r;
     i32[this.base + WQ_HEAD] = r;
-    Atomics.store(i32, rb + R_QUEUE, this.queue);
-    const n = i32[this.base + WQ_COUNT] + 1;
-    Atomics.store(i32, this.base + WQ_COUNT, n);
-    if (n > i32[this.base + WQ_MAX]) i32[this.base + WQ_MAX] = n;
+    this.counted(rb);
   }
 
   /**
@@ -96,6 +93,12 @@ export class WaitQueueHead {
     if (tail >= 0) i32[recBase(tail) + R_NEXT] = r;
     else i32[this.base + WQ_HEAD] = r;
     i32[this.base + WQ_TAIL] = r;
+    this.counted(rb);
+  }
+
+  /** Marks the record at `rb` as on this list and counts it. */
+  private counted(rb: number): void {
+    const i32 = this.i32;
     Atomics.store(i32, rb + R_QUEUE, this.queue);
     const n = i32[this.base + WQ_COUNT] + 1;
     Atomics.store(i32, this.base + WQ_COUNT, n);

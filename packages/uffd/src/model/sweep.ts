@@ -1,0 +1,29 @@
+/** Sweeps of the model over vCPU counts and paths, each point a task on a piscina pool (one worker per CPU). */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { DemandPagingOptions } from '../options.js';
+import type { ModelOptions, ModelResult } from './model.js';
+
+/** One simulated configuration. */
+export type SweepPoint = Partial<DemandPagingOptions> & ModelOptions;
+
+/** Simulates every point in parallel; results in the points' order. */
+export async function modelSweep(points: readonly SweepPoint[], progress?: (done: number, total: number, r: ModelResult) => void): Promise<ModelResult[]> {
+  const pool = new Piscina({
+    filename: new URL('./model-worker.js', import.meta.url).href,
+    minThreads: 1, maxThreads: Math.max(1, availableParallelism()), idleTimeout: 1000,
+  });
+  let done = 0;
+  try {
+    // The largest points first, so that the pool does not end on one long task.
+    const order = points.map((p, i) => i).sort((a, b) => (points[b].vcpus ?? 1) - (points[a].vcpus ?? 1));
+    const out = new Array<ModelResult>(points.length);
+    await Promise.all(order.map(async (i) => {
+      out[i] = (await pool.run(points[i])) as ModelResult;
+      progress?.(++done, points.length, out[i]);
+    }));
+    return out;
+  } finally {
+    await pool.destroy();
+  }
+}
