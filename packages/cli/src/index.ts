@@ -10,3 +10,6 @@ export { vcpuTable } from './bench/vcpu-report.js';
 export { benchDemandPaging, PAGING_PATHS, type DemandPagingRow, type DemandPagingBenchOptions, type PagingPath } from './bench/demand-paging.js';
 export { demandPagingTable } from './bench/demand-paging-report.js';
 export { TABLE_A, TABLE_A_SOURCE, type PublishedPostcopyRow } from './bench/published-postcopy.js';
+export { benchModel, type ModelBenchResult } from './bench/model.js';
+export { modelTable, validateTable, type ValidateRow } from './model/model-report.js';
+export { loadCosts, MEASURED_COSTS_FILE } from './model/costs.js';

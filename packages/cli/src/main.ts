@@ -9,7 +9,11 @@ import { benchPciHole, VMM_PLACEMENTS, type VmmPlacement } from './bench/pci-hol
 import { pciHoleTable } from './bench/pci-hole-report.js';
 import { benchVcpu } from './bench/vcpu.js';
 import { vcpuTable } from './bench/vcpu-report.js';
-import { DEMAND_PAGING_DEFAULTS, MAX_GUEST_BYTES, MAX_READER_THREADS, MAX_REAL_VCPUS } from '@vcpu-rt/uffd';
+import { writeFileSync } from 'node:fs';
+import { calibrateCosts, DEMAND_PAGING_DEFAULTS, MAX_GUEST_BYTES, MAX_READER_THREADS, MAX_REAL_VCPUS, modelSweep } from '@vcpu-rt/uffd';
+import { loadCosts, MEASURED_COSTS_FILE } from './model/costs.js';
+import { benchModel } from './bench/model.js';
+import { modelTable, validateTable } from './model/model-report.js';
 import { benchDemandPaging, PAGING_PATHS, type PagingPath } from './bench/demand-paging.js';
 import { demandPagingTable } from './bench/demand-paging-report.js';
 import { TABLE_A, TABLE_A_SOURCE } from './bench/published-postcopy.js';
@@ -143,41 +147,128 @@ function distinct<T>(name: string, parse: (v: string) => T[]) {
   };
 }
 
-bench.command('demand-paging')
+/** The cost profile `--costs` names; a missing or bad one ends the command with its message, no stack. */
+function costsOrExit(name: string) {
+  try {
+    return loadCosts(name);
+  } catch (e) {
+    process.stderr.write(`vcpu-rt: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+/** demand_paging_test's flags, shared by `bench demand-paging` and `model demand-paging`. */
+interface PagingFlags {
+  vcpus: number[]; bytesPerVcpu: number; uffdMode: 'missing' | 'minor'; singleUffd: boolean; readers: number | 'per-vcpu'; delayUs: number;
+  path: PagingPath[]; overlap: boolean; fetchLatencyUs: number; wake: 'all' | 'exclusive'; json?: boolean;
+}
+
+function pagingOptions(cmd: Command, maxVcpus: number, defaultVcpus: number[]): Command {
+  return cmd
+    .option('-v, --vcpus <list>', `vCPU counts (each in [1, ${maxVcpus}]; more than the cpus is allowed and reported as oversubscribed)`, distinct('--vcpus', intList('--vcpus', 1, maxVcpus)), defaultVcpus)
+    .option('-b, --bytes-per-vcpu <size>', 'guest memory per vCPU (K/M/G suffixes)', byteSize('--bytes-per-vcpu', MAX_GUEST_BYTES), DEMAND_PAGING_DEFAULTS.bytesPerVcpu)
+    .option('-u, --uffd-mode <mode>', 'MISSING (anonymous memory, UFFDIO_COPY) or MINOR (memfd page cache, UFFDIO_CONTINUE)', (v: string) => {
+      const m = v.toLowerCase();
+      if (m !== 'missing' && m !== 'minor') throw new InvalidArgumentError(`--uffd-mode must be MISSING or MINOR (got '${v}')`);
+      return m;
+    }, DEMAND_PAGING_DEFAULTS.mode)
+    .option('-a, --single-uffd', 'one uffd for all guest memory (the default, as table A)', true)
+    .option('--no-single-uffd', 'one uffd per vCPU')
+    .option('-r, --readers <n>', "reader threads per uffd, or 'per-vcpu' (table A's -r n)", readersOption, DEMAND_PAGING_DEFAULTS.readers)
+    .option('-d, --delay-us <us>', 'µs each reader waits before serving a fault', boundedInt('--delay-us', 0, 1_000_000), 0)
+    .option('--path <list>', 'uffd,exit', distinct('--path', listOf<PagingPath>('--path', PAGING_PATHS)), [...PAGING_PATHS])
+    .option('-o, --overlap', 'every vCPU touches the same memory (implies one uffd)', false)
+    .option('--fetch-latency-us <us>', "the source's per-page fetch latency (a named, reported parameter)", boundedInt('--fetch-latency-us', 0, 1_000_000), 0)
+    .option('--wake <mode>', 'reader wake-ups on fd_wqh: all (today\'s kernel) or exclusive (Peter Xu\'s patch)', (v: string) => {
+      if (v !== 'all' && v !== 'exclusive') throw new InvalidArgumentError(`--wake must be all or exclusive (got '${v}')`);
+      return v;
+    }, DEMAND_PAGING_DEFAULTS.wake)
+    .option('--json', 'print one JSON document instead of the table');
+}
+
+/** The DemandPagingOptions the flags say (all but vcpus and exits). */
+function pagingConfig(o: PagingFlags) {
+  return {
+    bytesPerVcpu: o.bytesPerVcpu, mode: o.uffdMode, singleUffd: o.singleUffd, readers: o.readers, handlerDelayUs: o.delayUs,
+    overlap: o.overlap, fetchLatencyUs: o.fetchLatencyUs, wake: o.wake,
+  };
+}
+
+pagingOptions(bench.command('demand-paging'), MAX_REAL_VCPUS, [1, 2, 4, 8])
   .description('demand_paging_test in real threads: uffd wait queues against memory-fault exits (seed 002), in one run, beside table A')
-  .option('-v, --vcpus <list>', `vCPU counts (each in [1, ${MAX_REAL_VCPUS}]; more than the cpus is allowed and reported as oversubscribed)`, distinct('--vcpus', intList('--vcpus', 1, MAX_REAL_VCPUS)), [1, 2, 4, 8])
-  .option('-b, --bytes-per-vcpu <size>', 'guest memory per vCPU (K/M/G suffixes)', byteSize('--bytes-per-vcpu', MAX_GUEST_BYTES), DEMAND_PAGING_DEFAULTS.bytesPerVcpu)
-  .option('-u, --uffd-mode <mode>', 'MISSING (anonymous memory, UFFDIO_COPY) or MINOR (memfd page cache, UFFDIO_CONTINUE)', (v: string) => {
-    const m = v.toLowerCase();
-    if (m !== 'missing' && m !== 'minor') throw new InvalidArgumentError(`--uffd-mode must be MISSING or MINOR (got '${v}')`);
-    return m;
-  }, DEMAND_PAGING_DEFAULTS.mode)
-  .option('-a, --single-uffd', 'one uffd for all guest memory (the default, as table A)', true)
-  .option('--no-single-uffd', 'one uffd per vCPU')
-  .option('-r, --readers <n>', "reader threads per uffd, or 'per-vcpu' (table A's -r n)", readersOption, DEMAND_PAGING_DEFAULTS.readers)
-  .option('-d, --delay-us <us>', 'µs each reader waits before serving a fault', boundedInt('--delay-us', 0, 1_000_000), 0)
-  .option('--path <list>', 'uffd,exit', distinct('--path', listOf<PagingPath>('--path', PAGING_PATHS)), [...PAGING_PATHS])
-  .option('-o, --overlap', 'every vCPU touches the same memory (implies one uffd)', false)
-  .option('--fetch-latency-us <us>', "the source's per-page fetch latency (a named, reported parameter)", boundedInt('--fetch-latency-us', 0, 1_000_000), 0)
-  .option('--wake <mode>', 'reader wake-ups on fd_wqh: all (today\'s kernel) or exclusive (Peter Xu\'s patch)', (v: string) => {
-    if (v !== 'all' && v !== 'exclusive') throw new InvalidArgumentError(`--wake must be all or exclusive (got '${v}')`);
-    return v;
-  }, DEMAND_PAGING_DEFAULTS.wake)
   .option('--warmup-pages <n>', 'pages each vCPU faults before the measured pass (JIT warm-up)', boundedInt('--warmup-pages', 0, 65536), DEMAND_PAGING_DEFAULTS.warmupPages)
   .option('--repeat <n>', 'runs of each path and vCPU count (the median is reported)', boundedInt('--repeat', 1, 100), 3)
-  .option('--json', 'print one JSON document instead of the table')
-  .action(async (o: {
-    vcpus: number[]; bytesPerVcpu: number; uffdMode: 'missing' | 'minor'; singleUffd: boolean; readers: number | 'per-vcpu'; delayUs: number;
-    path: PagingPath[]; overlap: boolean; fetchLatencyUs: number; wake: 'all' | 'exclusive'; warmupPages: number; repeat: number; json?: boolean;
-  }) => {
+  .action(async (o: PagingFlags & { warmupPages: number; repeat: number }) => {
     const machine = machineInfo();
     const results = await benchDemandPaging({
-      vcpus: o.vcpus, paths: o.path, repeats: o.repeat, bytesPerVcpu: o.bytesPerVcpu, mode: o.uffdMode, singleUffd: o.singleUffd,
-      readers: o.readers, handlerDelayUs: o.delayUs, overlap: o.overlap, fetchLatencyUs: o.fetchLatencyUs, wake: o.wake, warmupPages: o.warmupPages,
+      ...pagingConfig(o), vcpus: o.vcpus, paths: o.path, repeats: o.repeat, warmupPages: o.warmupPages,
       progress: (line) => process.stderr.write(`${line}\n`),
     });
     if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'demand-paging', machine, published: { source: TABLE_A_SOURCE, rows: TABLE_A }, results }, null, 2)}\n`);
     else process.stdout.write(`${demandPagingTable(results, machine)}\n`);
+  });
+
+bench.command('model')
+  .description('how fast the discrete-event model runs: events per second, and table A\'s sweep on the pool')
+  .option('--repeat <n>', 'timed simulations (the median is reported)', boundedInt('--repeat', 1, 100), 5)
+  .option('--json', 'print one JSON document')
+  .action(async (o: { repeat: number; json?: boolean }) => {
+    const machine = machineInfo();
+    const r = await benchModel(o.repeat);
+    if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'model', machine, results: r }, null, 2)}\n`);
+    else {
+      const e = r.eventsPerSecond;
+      process.stdout.write([
+        `machine: ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}`,
+        `one simulation thread (64 vCPUs, uffd path, published costs): ${(e.median / 1e6).toFixed(2)} M events/s [${(e.min / 1e6).toFixed(2)}, ${(e.max / 1e6).toFixed(2)}], ${e.repeats} runs`,
+        `table A's sweep (${r.tableASweep.points} points, ${(r.tableASweep.events / 1e6).toFixed(1)} M events) on the pool: ${r.tableASweep.seconds.toFixed(1)} s`,
+      ].join('\n') + '\n');
+    }
+  });
+
+const model = program.command('model').description('The discrete-event model of uffd contention and memory-fault exits, for vCPU counts beyond the machine');
+
+pagingOptions(model.command('demand-paging'), 512, [1, 2, 4, 8, 16, 32, 64, 128, 256])
+  .description('simulate demand_paging_test: both paths per vCPU count, in parallel on a pool, beside table A')
+  .option('--cpus <n>', 'processors the simulated threads share', boundedInt('--cpus', 1, 4096), 256)
+  .option('--costs <profile>', `published (table A's host), measured (from 'model calibrate', ${MEASURED_COSTS_FILE}), or a JSON file`, 'published')
+  .option('--sim-pages <n>', 'pages each vCPU faults in the simulation (the rate is a steady state)', boundedInt('--sim-pages', 16, 65536), 2048)
+  .action(async (o: PagingFlags & { cpus: number; costs: string; simPages: number }) => {
+    const costs = costsOrExit(o.costs);
+    const points = o.vcpus.flatMap((vcpus) => o.path.map((path) => ({ ...pagingConfig(o), vcpus, exits: path === 'exit', cpus: o.cpus, costs, simPages: o.simPages })));
+    const t0 = performance.now();
+    const results = await modelSweep(points, (done, total, r) => process.stderr.write(`[${done}/${total}] model ${r.path} path, ${r.options.vcpus} vCPUs: ${(r.overallRate / 1000).toFixed(1)}K pages/s (${r.events} events, ${r.simSeconds.toFixed(2)} s)\n`));
+    const wall = (performance.now() - t0) / 1000;
+    if (o.json) process.stdout.write(`${JSON.stringify({ model: 'demand-paging', machine: machineInfo(), costs, wallSeconds: wall, published: { source: TABLE_A_SOURCE, rows: TABLE_A }, results }, null, 2)}\n`);
+    else process.stdout.write(`${modelTable(results, costs, wall)}\n`);
+  });
+
+model.command('calibrate')
+  .description('microbenchmark the real implementation on this machine and write a measured cost profile')
+  .option('--out <file>', 'where to write the profile', MEASURED_COSTS_FILE)
+  .option('--quick', 'fewer repeats (seconds instead of a minute)')
+  .action(async (o: { out: string; quick?: boolean }) => {
+    const profile = await calibrateCosts({ quick: o.quick === true, progress: (line) => process.stderr.write(`${line}\n`) });
+    writeFileSync(o.out, `${JSON.stringify(profile, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(profile, null, 2)}\nwritten to ${o.out}\n`);
+  });
+
+pagingOptions(model.command('validate'), MAX_REAL_VCPUS, [1, 2, 4, 8])
+  .description('run the real benchmark and the model (measured costs, this machine\'s cpus) on the same configurations, side by side')
+  .option('--costs <profile>', 'measured (default) or a JSON file', 'measured')
+  .option('--repeat <n>', 'runs of each real point (the median is compared)', boundedInt('--repeat', 1, 100), 3)
+  .option('--warmup-pages <n>', 'warm-up pages of the real runs', boundedInt('--warmup-pages', 0, 65536), DEMAND_PAGING_DEFAULTS.warmupPages)
+  .action(async (o: PagingFlags & { costs: string; repeat: number; warmupPages: number }) => {
+    const costs = costsOrExit(o.costs);
+    const machine = machineInfo();
+    const real = await benchDemandPaging({
+      ...pagingConfig(o), vcpus: o.vcpus, paths: o.path, repeats: o.repeat, warmupPages: o.warmupPages,
+      progress: (line) => process.stderr.write(`${line}\n`),
+    });
+    const modelled = await modelSweep(real.map((r) => ({ ...pagingConfig(o), vcpus: r.vcpus, exits: r.path === 'exit', cpus: machine.cpus, costs, simPages: 2048 })));
+    const rows = real.map((r, i) => ({ path: r.path, vcpus: r.vcpus, real: r.overall.median, min: r.overall.min, max: r.overall.max, model: modelled[i].overallRate, error: modelled[i].overallRate / r.overall.median - 1 }));
+    if (o.json) process.stdout.write(`${JSON.stringify({ validate: 'demand-paging', machine, costs, rows }, null, 2)}\n`);
+    else process.stdout.write(`${validateTable(rows, machine, costs)}\n`);
   });
 
 await program.parseAsync(process.argv);

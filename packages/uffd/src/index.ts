@@ -15,3 +15,5 @@ export { PUBLISHED_COSTS, COST_FIELDS, checkCostProfile, type CostProfile } from
 export { Sim, type SimThread, type Step } from './model/sim.js';
 export { SimLock, type SimLockStats } from './model/lock.js';
 export { Processors } from './model/processors.js';
+export { modelSweep, type SweepPoint } from './model/sweep.js';
+export { calibrateCosts, type CalibrateOptions } from './model/calibrate.js';

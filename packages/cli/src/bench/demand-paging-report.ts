@@ -2,24 +2,11 @@
 import Table from 'cli-table3';
 import type { DemandPagingRow } from './demand-paging.js';
 import { TABLE_A, TABLE_A_SOURCE } from './published-postcopy.js';
+import { wrap } from '../text.js';
 import type { MachineInfo } from './stats.js';
 
 const k = (v: number): string => (v / 1000).toFixed(v < 10_000 ? 2 : 1);
 const ratio = (a: number | undefined, b: number | undefined): string => (a && b ? `${(a / b).toFixed(2)}x` : '-');
-
-/** `text` cut at spaces into lines of at most `width` characters, continuation lines indented. */
-function wrap(text: string, width: number): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > width) {
-      out.push(line);
-      line = `    ${word}`;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line.trim()) out.push(line);
-  return out;
-}
 
 /** Renders one line per vCPU count: both paths' overall rates [min, max], the ratio, table A's row and ratio, and the contention counters. */
 export function demandPagingTable(rows: readonly DemandPagingRow[], machine: MachineInfo): string {
