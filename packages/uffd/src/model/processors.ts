@@ -4,14 +4,16 @@
  * work per µs. Kept in virtual time (the work every running thread has done since the start), so
  * each change of k costs O(log k): running threads finish in the order of their virtual finish.
  */
+import { EventHeap } from './heap.js';
 import type { Sim, SimThread } from './sim.js';
 
 /** The processors of a simulation. */
 export class Processors {
   private vnow = 0; // virtual time: work done by each running thread since the start
   private last = 0; // real time vnow was last brought up to date
-  private readonly vfin: number[] = [];
-  private readonly th: SimThread[] = [];
+  /** Running threads by virtual finish time. */
+  private readonly onCpu = new EventHeap();
+  private seq = 0;
   /** Busy CPU-µs (work done), for utilisation. */
   work = 0;
 
@@ -21,17 +23,17 @@ export class Processors {
 
   /** Threads on the CPUs now. */
   get running(): number {
-    return this.th.length;
+    return this.onCpu.size;
   }
 
   private rate(): number {
-    const k = this.th.length;
+    const k = this.onCpu.size;
     return k <= this.cpus ? 1 : this.cpus / k;
   }
 
   private advance(): void {
     const now = this.sim.now;
-    if (this.th.length > 0) this.vnow += (now - this.last) * this.rate();
+    if (this.onCpu.size > 0) this.vnow += (now - this.last) * this.rate();
     this.last = now;
   }
 
@@ -39,45 +41,18 @@ export class Processors {
   submit(th: SimThread, us: number): void {
     this.advance();
     this.work += us;
-    const f = this.vnow + us;
-    const v = this.vfin; const t = this.th;
-    let i = v.length;
-    v.push(f); t.push(th);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (v[p] <= f) break;
-      v[i] = v[p]; t[i] = t[p];
-      i = p;
-    }
-    v[i] = f; t[i] = th;
+    this.onCpu.push(this.vnow + us, this.seq++, th);
   }
 
   /** Real time at which the next running thread finishes its work, or Infinity. */
   nextCompletion(): number {
-    if (this.th.length === 0) return Infinity;
-    return this.last + (this.vfin[0] - this.vnow) / this.rate();
+    if (this.onCpu.size === 0) return Infinity;
+    return this.last + (this.onCpu.peekTime() - this.vnow) / this.rate();
   }
 
   /** Takes the thread that finishes now off the CPUs and resumes it. */
   complete(): void {
     this.advance();
-    const v = this.vfin; const t = this.th;
-    const top = t[0];
-    const lv = v.pop()!; const lt = t.pop()!;
-    const n = v.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && v[r] < v[l] ? r : l;
-        if (lv <= v[c]) break;
-        v[i] = v[c]; t[i] = t[c];
-        i = c;
-      }
-      v[i] = lv; t[i] = lt;
-    }
-    this.sim.resumeNow(top);
+    this.sim.resumeNow(this.onCpu.pop());
   }
 }

@@ -4,6 +4,7 @@
  * and the simulator advances a clock (µs) from event to event. Events at the same time run in the
  * order they were scheduled.
  */
+import { EventHeap } from './heap.js';
 import { Processors } from './processors.js';
 import type { SimLock } from './lock.js';
 
@@ -26,50 +27,6 @@ export interface SimThread {
   /** Woken before it blocked (try_to_wake_up on a task still running): its next 'block' returns at once. */
   wokenEarly: boolean;
   done: boolean;
-}
-
-/** A binary min-heap of (time, sequence) → thread. */
-class EventHeap {
-  private t: number[] = [];
-  private s: number[] = [];
-  private th: SimThread[] = [];
-
-  get size(): number { return this.t.length; }
-  peekTime(): number { return this.t[0]; }
-
-  push(time: number, seq: number, thread: SimThread): void {
-    const t = this.t; const s = this.s; const th = this.th;
-    let i = t.length;
-    t.push(time); s.push(seq); th.push(thread);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (t[p] < time || (t[p] === time && s[p] < seq)) break;
-      t[i] = t[p]; s[i] = s[p]; th[i] = th[p];
-      i = p;
-    }
-    t[i] = time; s[i] = seq; th[i] = thread;
-  }
-
-  pop(): SimThread {
-    const t = this.t; const s = this.s; const th = this.th;
-    const top = th[0];
-    const lt = t.pop()!; const ls = s.pop()!; const lth = th.pop()!;
-    const n = t.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && (t[r] < t[l] || (t[r] === t[l] && s[r] < s[l])) ? r : l;
-        if (lt < t[c] || (lt === t[c] && ls < s[c])) break;
-        t[i] = t[c]; s[i] = s[c]; th[i] = th[c];
-        i = c;
-      }
-      t[i] = lt; s[i] = ls; th[i] = lth;
-    }
-    return top;
-  }
 }
 
 /** The simulator: a clock, the event queue, the CPUs. */
