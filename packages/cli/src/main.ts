@@ -237,7 +237,7 @@ pagingOptions(model.command('demand-paging'), 512, [1, 2, 4, 8, 16, 32, 64, 128,
     const costs = costsOrExit(o.costs);
     const points = o.vcpus.flatMap((vcpus) => o.path.map((path) => ({ ...pagingConfig(o), vcpus, exits: path === 'exit', cpus: o.cpus, costs, simPages: o.simPages })));
     const t0 = performance.now();
-    const results = await modelSweep(points, (done, total, r) => process.stderr.write(`[${done}/${total}] model ${r.path} path, ${r.options.vcpus} vCPUs: ${(r.overallRate / 1000).toFixed(1)}K pages/s (${r.events} events, ${r.simSeconds.toFixed(2)} s)\n`));
+    const results = await modelSweep(points, (done, total, r) => process.stderr.write(`[${done}/${total}] model ${r.path} path, ${r.options.vcpus} vCPUs: ${(r.overallRate / 1000).toFixed(1)}K pages/s (${r.model.events} events, ${r.model.simSeconds.toFixed(2)} s)\n`));
     const wall = (performance.now() - t0) / 1000;
     if (o.json) process.stdout.write(`${JSON.stringify({ model: 'demand-paging', machine: machineInfo(), costs, wallSeconds: wall, published: { source: TABLE_A_SOURCE, rows: TABLE_A }, results }, null, 2)}\n`);
     else process.stdout.write(`${modelTable(results, costs, wall)}\n`);

@@ -20,10 +20,10 @@ test('model demand-paging: one row per vCPU count with table A, its error and th
   t.is(r.stderr.split('\n').filter((l) => l.startsWith('[')).length, 6);
   const j = cli('model', 'demand-paging', '-v', '2', '--path', 'exit', '--cpus', '2', '--sim-pages', '32', '--json');
   t.is(j.status, 0, j.stderr);
-  const doc = JSON.parse(j.stdout) as { results: { path: string; overallRate: number; options: { cpus: number } }[] };
+  const doc = JSON.parse(j.stdout) as { results: { path: string; overallRate: number; model: { cpus: number } }[] };
   t.is(doc.results.length, 1);
   t.is(doc.results[0].path, 'exit');
-  t.is(doc.results[0].options.cpus, 2);
+  t.is(doc.results[0].model.cpus, 2);
 });
 
 test('model: --costs takes a JSON file, and a bad one is refused with the file, the field and the rule', (t) => {

@@ -30,22 +30,31 @@ import { pageServerStats } from './source/page-server.js';
  */
 export const GUEST_BASE_GPA = 2 ** 30;
 
-/** What a run measured (API.md, plus what makes it checkable). */
+/** What a demand-paging run reports, real or modelled (API.md). */
 export interface DemandPagingResult {
   options: DemandPagingOptions;
   /** Pages every vCPU faulted, all vCPUs together. */
   pages: number;
-  /** From the first vCPU's first access to the last vCPU's last one. */
   seconds: number;
   /** Pages per second per vCPU and overall, as demand_paging_test prints them (overall = per vCPU × vCPUs). */
   perVcpuRate: number;
   overallRate: number;
   /** QEMU's postcopy-blocktime: time all vCPUs were blocked at once, and per vCPU. */
   blocktime: { totalUs: number; perVcpuUs: number[] };
-  /** Each access's latency from the fault to the access completing (postcopy-latency-dist buckets: docs/postcopy.md). */
+  /** Each fault's latency (postcopy-latency-dist buckets: docs/postcopy.md). */
   latency: { avgUs: number; p50Us: number; p99Us: number; dist: number[] };
-  /** The uffds' counters, summed (warm-up faults included). */
+  /** The uffds' counters, summed. */
   uffd: UffdStats;
+  /** Memory-fault exits, and exit-path resolutions that found the page present. */
+  exits: { memoryFaults: number; eexist: number };
+}
+
+/**
+ * What a run in real threads measured: DemandPagingResult (`seconds` from the first vCPU's first
+ * access to the last vCPU's last, `latency` of each access from the fault to its completion) plus
+ * what makes it checkable.
+ */
+export interface DemandPagingRun extends DemandPagingResult {
   /** Memory-fault exits, exit-path resolutions and those that found the page present (warm-up included: `warmup` of them). */
   exits: { memoryFaults: number; eexist: number; resolved: number; warmup: number };
   /** Reader threads: pages resolved, EEXISTs, and the explicit wakes after them. */
@@ -76,7 +85,7 @@ export interface DemandPagingHooks {
 }
 
 /** Runs demand_paging_test once with `options` (defaults: DEMAND_PAGING_DEFAULTS). */
-export async function demandPaging(options: Partial<DemandPagingOptions> = {}, hooks: DemandPagingHooks = {}): Promise<DemandPagingResult> {
+export async function demandPaging(options: Partial<DemandPagingOptions> = {}, hooks: DemandPagingHooks = {}): Promise<DemandPagingRun> {
   const o = demandPagingOptions(options);
   const pagesPerVcpu = o.bytesPerVcpu / 4096;
   const measured = o.overlap ? pagesPerVcpu : pagesPerVcpu * o.vcpus;

@@ -2,7 +2,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { ExecutionContext } from 'ava';
 import type { Vcpu } from '@vcpu-rt/vcpu';
-import { demandPaging, type DemandPagingOptions, type DemandPagingResult } from '@vcpu-rt/uffd';
+import { demandPaging, type DemandPagingOptions, type DemandPagingRun } from '@vcpu-rt/uffd';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -27,7 +27,7 @@ export class HangError extends Error {}
  * that demandPaging's own cleanup runs and no thread outlives the test), and the call rejects with a HangError describing where the vCPUs were. Never hangs itself.
  * NO_WARMUP applies unless `options` says otherwise.
  */
-export async function runWithin(options: Partial<DemandPagingOptions>, ms: number): Promise<DemandPagingResult> {
+export async function runWithin(options: Partial<DemandPagingOptions>, ms: number): Promise<DemandPagingRun> {
   let threads: RunThreads | undefined;
   const run = demandPaging({ ...NO_WARMUP, ...options }, { started: (th) => { threads = th; } });
   run.catch(() => {});
@@ -52,7 +52,7 @@ export async function runWithin(options: Partial<DemandPagingOptions>, ms: numbe
 }
 
 /** A one-line summary of a result for assertion messages. */
-export function summary(r: DemandPagingResult): string {
+export function summary(r: DemandPagingRun): string {
   return JSON.stringify({
     pages: r.pages, seconds: r.seconds, verify: r.verify, exits: r.exits, readers: r.readers, fetch: r.fetch,
     uffd: { faults: r.uffd.faults, messages: r.uffd.messages, copies: r.uffd.copies, continues: r.uffd.continues, eexist: r.uffd.eexist, woken: r.uffd.wakes.woken },
@@ -65,7 +65,7 @@ export function sum(a: readonly number[]): number {
 }
 
 /** Asserts the metrics every run must have, whatever its path. */
-export function assertMetrics(t: ExecutionContext, r: DemandPagingResult, vcpus: number, accesses: number): void {
+export function assertMetrics(t: ExecutionContext, r: DemandPagingRun, vcpus: number, accesses: number): void {
   const s = summary(r);
   t.true(r.seconds > 0, `seconds > 0: ${s}`);
   t.true(r.perVcpuRate > 0 && Number.isFinite(r.perVcpuRate), `perVcpuRate > 0 (${r.perVcpuRate})`);

@@ -4,7 +4,7 @@
  * in turn so that a slow spell of the machine hits them alike.
  */
 import { availableParallelism } from 'node:os';
-import { demandPaging, type DemandPagingOptions, type DemandPagingResult } from '@vcpu-rt/uffd';
+import { demandPaging, type DemandPagingOptions, type DemandPagingRun } from '@vcpu-rt/uffd';
 import { summarize } from './stats.js';
 
 /** The two ways a fault reaches the VMM. */
@@ -13,7 +13,7 @@ export type PagingPath = 'uffd' | 'exit';
 export const PAGING_PATHS: readonly PagingPath[] = ['uffd', 'exit'];
 
 /** One JSON row: the median run (by overall rate) of a path and vCPU count, with the spread of the repeats. */
-export interface DemandPagingRow extends DemandPagingResult {
+export interface DemandPagingRow extends DemandPagingRun {
   path: PagingPath;
   vcpus: number;
   /** More runnable threads (vCPUs + readers) than the machine's CPUs. */
@@ -38,7 +38,7 @@ export async function benchDemandPaging(o: DemandPagingBenchOptions): Promise<De
   const total = counts.length * repeats * paths.length;
   let n = 0;
   for (const vcpus of counts) {
-    const runs = new Map<PagingPath, DemandPagingResult[]>(paths.map((p) => [p, []]));
+    const runs = new Map<PagingPath, DemandPagingRun[]>(paths.map((p) => [p, []]));
     for (let r = 0; r < repeats; r++) {
       for (const path of paths) {
         const t0 = performance.now();

@@ -23,12 +23,12 @@ export async function benchModel(repeats: number): Promise<ModelBenchResult> {
   const rates: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const res = modelDemandPaging({ ...TABLE_A_CONFIG, vcpus: 64, simPages: 1024 });
-    rates.push(res.events / res.simSeconds);
+    rates.push(res.model.events / res.model.simSeconds);
   }
   const points = TABLE_A.flatMap((a) => [false, true].map((exits) => ({ ...TABLE_A_CONFIG, vcpus: a.vcpus, exits, simPages: 2048 })));
   const t0 = performance.now();
   const results = await modelSweep(points);
   const seconds = (performance.now() - t0) / 1000;
   const s = summarize(rates);
-  return { eventsPerSecond: { median: s.median, min: s.min, max: s.max, repeats: s.repeats }, tableASweep: { seconds, points: points.length, events: results.reduce((n, x) => n + x.events, 0) } };
+  return { eventsPerSecond: { median: s.median, min: s.min, max: s.max, repeats: s.repeats }, tableASweep: { seconds, points: points.length, events: results.reduce((n, x) => n + x.model.events, 0) } };
 }

@@ -27,9 +27,13 @@ export class SimUffd {
   walks = 0;
   walked = 0;
   maxWalked = 0;
+  woken = 0;
   readerWakeups = 0;
   faults = 0;
+  messages = 0;
+  resolutions = 0;
   maxPending = 0;
+  maxFault = 0;
 
   constructor(sim: Sim, readonly id: number, handoffUs: number, perWaiterUs: number) {
     this.fdWqh = new SimLock(`uffd${id}.fd_wqh`, sim, handoffUs, perWaiterUs);
@@ -52,6 +56,8 @@ export interface MechanismEnv {
   stop: { done: boolean };
   /** Simulated time each vCPU finished. */
   finished: number[];
+  /** Per vCPU, [start, end] µs of each fault (as the real guest's timeline). */
+  timelines: Float64Array[];
 }
 
 /** Touches each mm-wide shared line once (mfill_atomic's mmap_read_lock, page cache, memcg). */
@@ -72,8 +78,11 @@ function* resolve(env: MechanismEnv): Generator<Step, void, void> {
 /** A vCPU of the uffd path: each page faults into handle_userfault and sleeps until a reader resolves it. */
 export function* uffdVcpu(env: MechanismEnv, u: SimUffd, self: SimThread, index: number, pages: number): Generator<Step, void, void> {
   const c = env.c;
+  const tl = env.timelines[index];
   for (let p = 0; p < pages; p++) {
-    yield cpu(c.guestUs + c.faultEntryUs);
+    yield cpu(c.guestUs);
+    tl[2 * p] = env.sim.now;
+    yield cpu(c.faultEntryUs);
     // handle_userfault: queue the waiter under fault_pending_wqh.lock.
     yield lock(u.faultPendingWqh);
     yield cpu(c.enqueueHoldUs);
@@ -99,6 +108,7 @@ export function* uffdVcpu(env: MechanismEnv, u: SimUffd, self: SimThread, index:
     // schedule(): until a wake walk finds this waiter.
     yield BLOCK;
     yield cpu(c.faultRetryUs);
+    tl[2 * p + 1] = env.sim.now;
   }
   env.finished[index] = env.sim.now;
 }
@@ -126,12 +136,15 @@ export function* uffdReader(env: MechanismEnv, u: SimUffd, self: SimThread): Gen
     yield lock(u.faultWqh);
     yield cpu(c.refileHoldUs);
     u.fault.add(v);
+    u.messages++;
+    if (u.fault.size > u.maxFault) u.maxFault = u.fault.size;
     yield unlock(u.faultWqh);
     yield unlock(u.faultPendingWqh);
     yield unlock(u.fdWqh);
     yield cpu(c.readerSyscallUs);
     if (env.fetchUs > 0) yield delay(env.fetchUs);
     yield* resolve(env);
+    u.resolutions++;
     // __wake_userfault: every waiter of both queues visited under fault_pending_wqh.lock.
     yield lock(u.faultPendingWqh);
     const walked = u.pending.length + u.fault.size;
@@ -145,6 +158,7 @@ export function* uffdReader(env: MechanismEnv, u: SimUffd, self: SimThread): Gen
       yield unlock(u.faultWqh);
     }
     env.sim.wake(v, c.wakeupUs);
+    u.woken++;
     yield unlock(u.faultPendingWqh);
   }
 }
@@ -152,11 +166,15 @@ export function* uffdReader(env: MechanismEnv, u: SimUffd, self: SimThread): Gen
 /** A vCPU of the exit path: exit, claim, fetch, resolve with DONTWAKE, re-enter. No wait queue. */
 export function* exitVcpu(env: MechanismEnv, index: number, pages: number): Generator<Step, void, void> {
   const c = env.c;
+  const tl = env.timelines[index];
   for (let p = 0; p < pages; p++) {
-    yield cpu(c.guestUs + c.faultEntryUs + c.exitUs + c.claimUs);
+    yield cpu(c.guestUs);
+    tl[2 * p] = env.sim.now;
+    yield cpu(c.faultEntryUs + c.exitUs + c.claimUs);
     if (env.fetchUs > 0) yield delay(env.fetchUs);
     yield* resolve(env);
     yield cpu(c.reenterUs);
+    tl[2 * p + 1] = env.sim.now;
   }
   env.finished[index] = env.sim.now;
 }

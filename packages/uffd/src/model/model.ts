@@ -3,6 +3,9 @@
  * demandPaging, plus the CPUs the threads share and the costs; the result has the same shape, with
  * the model's lock and queue statistics.
  */
+import type { UffdLockStats, UffdStats } from '@vcpu-rt/core';
+import type { DemandPagingResult } from '../demand-paging.js';
+import { blocktime, latency } from '../metrics.js';
 import { demandPagingOptions, type DemandPagingOptions } from '../options.js';
 import { checkCostProfile, type CostProfile } from './costs.js';
 import { SimLock, type SimLockStats } from './lock.js';
@@ -18,24 +21,23 @@ export interface ModelOptions {
   simPages?: number;
 }
 
-/** What the model reports. */
-export interface ModelResult {
-  options: DemandPagingOptions & { cpus: number; simPages: number };
+/** What the model reports: a DemandPagingResult (API.md) plus the model's own figures. */
+export interface ModelResult extends DemandPagingResult {
   path: 'uffd' | 'exit';
-  pages: number;
-  /** Simulated seconds. */
-  seconds: number;
-  perVcpuRate: number;
-  overallRate: number;
-  /** The model's counters. */
-  locks: { fdWqh: SimLockStats; faultPendingWqh: SimLockStats; faultWqh: SimLockStats; mm: SimLockStats };
-  wakes: { walks: number; meanWalked: number; maxWalked: number; readerWakeups: number };
-  queues: { maxPending: number };
-  cpuUtilization: number;
-  events: number;
-  /** Wall-clock seconds the simulation took. */
-  simSeconds: number;
-  costs: string;
+  model: {
+    cpus: number;
+    /** Pages each vCPU faulted in the simulation. */
+    simPages: number;
+    /** The mm-wide shared lines, summed. */
+    mm: SimLockStats;
+    /** Busy CPU-µs over cpus × simulated µs. */
+    cpuUtilization: number;
+    events: number;
+    /** Wall-clock seconds the simulation took. */
+    simSeconds: number;
+    /** The cost profile's source. */
+    costs: string;
+  };
 }
 
 function sumLocks(list: SimLockStats[]): SimLockStats {
@@ -59,6 +61,7 @@ export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelO
     sim, c, mode: o.mode, fetchUs: o.fetchLatencyUs, wake: o.wake,
     mm: Array.from({ length: c.mmLines }, (_, i) => new SimLock(`mm${i}`, sim, c.handoffUs, c.handoffPerWaiterUs)),
     stop: { done: false }, finished: new Array<number>(vcpus).fill(0),
+    timelines: Array.from({ length: vcpus }, () => new Float64Array(2 * pages)),
   };
   const nUffd = o.singleUffd || o.overlap ? 1 : vcpus;
   const readersPerUffd = o.readers === 'per-vcpu' ? vcpus : o.readers;
@@ -85,22 +88,40 @@ export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelO
   const seconds = end / 1e6;
   const perVcpuRate = pages / seconds;
   const walks = uffds.reduce((s, u) => s + u.walks, 0);
+  const walked = uffds.reduce((s, u) => s + u.walked, 0);
+  const lock = (pick: (u: SimUffd) => SimLock): UffdLockStats => {
+    const t = sumLocks(uffds.map((u) => pick(u).stats));
+    return { acquisitions: t.acquisitions, contended: t.contended, waitUs: t.waitUs };
+  };
+  // The timelines are in µs; the metrics take the real guest's ms.
+  const ms = env.timelines.map((t) => t.map((x) => x / 1000));
+  const resolutions = uffds.reduce((s, u) => s + u.resolutions, 0);
+  const uffd: UffdStats = {
+    locks: { fdWqh: lock((u) => u.fdWqh), faultPendingWqh: lock((u) => u.faultPendingWqh), faultWqh: lock((u) => u.faultWqh) },
+    faults: uffds.reduce((s, u) => s + u.faults, 0),
+    messages: uffds.reduce((s, u) => s + u.messages, 0),
+    readerWakeups: uffds.reduce((s, u) => s + u.readerWakeups, 0),
+    wakes: { walks, skipped: 0, walked, meanWalked: walks ? walked / walks : 0, maxWalked: Math.max(0, ...uffds.map((u) => u.maxWalked)), woken: uffds.reduce((s, u) => s + u.woken, 0) },
+    queues: {
+      pending: 0, fault: 0, readers: 0, maxPending: Math.max(0, ...uffds.map((u) => u.maxPending)),
+      maxFault: Math.max(0, ...uffds.map((u) => u.maxFault)), maxReaders: readersPerUffd,
+    },
+    copies: o.mode === 'missing' ? resolutions : 0, zeropages: 0, continues: o.mode === 'minor' ? resolutions : 0, eexist: 0,
+  };
   return {
-    options: { ...o, vcpus, exits, cpus, simPages: pages },
+    options: { ...o, vcpus, exits },
     path: exits ? 'exit' : 'uffd',
     pages: pages * vcpus,
     seconds,
     perVcpuRate,
     overallRate: perVcpuRate * vcpus,
-    locks: {
-      fdWqh: sumLocks(uffds.map((u) => u.fdWqh.stats)), faultPendingWqh: sumLocks(uffds.map((u) => u.faultPendingWqh.stats)),
-      faultWqh: sumLocks(uffds.map((u) => u.faultWqh.stats)), mm: sumLocks(env.mm.map((l) => l.stats)),
+    blocktime: blocktime(ms),
+    latency: latency(ms),
+    uffd,
+    exits: { memoryFaults: exits ? pages * vcpus : 0, eexist: 0 },
+    model: {
+      cpus, simPages: pages, mm: sumLocks(env.mm.map((l) => l.stats)), cpuUtilization: sim.cpus.work / (end * cpus),
+      events: sim.events, simSeconds: (performance.now() - t0) / 1000, costs: c.source,
     },
-    wakes: { walks, meanWalked: walks ? uffds.reduce((s, u) => s + u.walked, 0) / walks : 0, maxWalked: Math.max(0, ...uffds.map((u) => u.maxWalked)), readerWakeups: uffds.reduce((s, u) => s + u.readerWakeups, 0) },
-    queues: { maxPending: Math.max(0, ...uffds.map((u) => u.maxPending)) },
-    cpuUtilization: sim.cpus.work / (end * cpus),
-    events: sim.events,
-    simSeconds: (performance.now() - t0) / 1000,
-    costs: c.source,
   };
 }

@@ -4,28 +4,36 @@ import { checkCostProfile, COST_FIELDS, modelDemandPaging, PUBLISHED_COSTS } fro
 
 const tableA = { cpus: 256, costs: PUBLISHED_COSTS, mode: 'minor', singleUffd: true, readers: 'per-vcpu', bytesPerVcpu: 64 << 20, simPages: 128 } as const;
 
-test('the wake walk visits one record with one waiter', (t) => {
+test('the wake walk visits one record with one waiter; the result has the shape of a real run (API.md)', (t) => {
   const r = modelDemandPaging({ ...tableA, vcpus: 1 });
-  t.is(r.wakes.meanWalked, 1);
-  t.is(r.wakes.maxWalked, 1);
-  t.is(r.wakes.walks, 128);
+  t.is(r.pages, 128);
+  t.is(r.latency.dist.reduce((a, b) => a + b, 0), 128);
+  t.is(r.blocktime.perVcpuUs.length, 1);
+  t.true(r.latency.avgUs > 0 && r.latency.p50Us <= r.latency.p99Us);
+  t.is(r.uffd.faults, 128);
+  t.is(r.uffd.messages, 128);
+  t.is(r.uffd.continues, 128);
+  t.is(r.exits.memoryFaults, 0);
+  t.is(r.uffd.wakes.meanWalked, 1);
+  t.is(r.uffd.wakes.maxWalked, 1);
+  t.is(r.uffd.wakes.walks, 128);
 });
 
 test('with B vCPUs blocked on one uffd and one reader, each walk visits all B', (t) => {
   for (const b of [4, 16]) {
     const r = modelDemandPaging({ ...tableA, vcpus: b, readers: 1 });
-    t.is(r.wakes.maxWalked, b);
-    t.true(r.wakes.meanWalked > b - 1.5, `B=${b}: mean ${r.wakes.meanWalked}`);
-    t.true(r.locks.faultPendingWqh.acquisitions >= 3 * r.pages);
+    t.is(r.uffd.wakes.maxWalked, b);
+    t.true(r.uffd.wakes.meanWalked > b - 1.5, `B=${b}: mean ${r.uffd.wakes.meanWalked}`);
+    t.true(r.uffd.locks.faultPendingWqh.acquisitions >= 3 * r.pages);
   }
 });
 
 test('the exit path takes no wait-queue lock; one uffd per vCPU spreads the uffd path', (t) => {
   const e = modelDemandPaging({ ...tableA, vcpus: 8, exits: true });
-  t.is(e.locks.faultPendingWqh.acquisitions, 0);
-  t.is(e.wakes.walks, 0);
+  t.is(e.uffd.locks.faultPendingWqh.acquisitions, 0);
+  t.is(e.uffd.wakes.walks, 0);
   const sharded = modelDemandPaging({ ...tableA, vcpus: 8, singleUffd: false, readers: 1 });
-  t.true(sharded.wakes.maxWalked <= 1);
+  t.true(sharded.uffd.wakes.maxWalked <= 1);
 });
 
 test('table A shape under the published costs: the uffd path peaks at 2-8 vCPUs and falls, the exit path saturates, 256 vCPUs differ by at least 80x', (t) => {
@@ -43,7 +51,7 @@ test('table A shape under the published costs: the uffd path peaks at 2-8 vCPUs 
 test('two CPUs: oversubscribed threads share them', (t) => {
   const one = modelDemandPaging({ ...tableA, cpus: 2, vcpus: 1, exits: true });
   const eight = modelDemandPaging({ ...tableA, cpus: 2, vcpus: 8, exits: true });
-  t.true(eight.cpuUtilization > 0.9, `utilization ${eight.cpuUtilization}`);
+  t.true(eight.model.cpuUtilization > 0.9, `utilization ${eight.model.cpuUtilization}`);
   t.true(eight.overallRate < 2.2 * one.overallRate);
 });
 
