@@ -913,10 +913,54 @@ async function memstressPlainFault(cfg: Config): Promise<{ fault: number; presen
   }
 }
 
+/**
+ * CPU contention: the plain-fault memstress pass of `memstressPlainFault`, on two vCPUs at once (each
+ * its own region, this machine's two CPUs busy) against one alone, interleaved. The slow-down of the
+ * same work with two CPUs busy, minus 1, is cpuContention (log2(2) = 1).
+ */
+async function memstressContention(cfg: Config): Promise<{ one: number; two: number }> {
+  const pages = 4096;
+  const bytes = pages * PAGE;
+  const vm = new Kvm().createVm({ hostMemoryBytes: 2 * bytes + (16 << 20) });
+  const vcpus: Vcpu[] = [];
+  try {
+    const hva = vm.host.mmap(2 * bytes);
+    vm.setUserMemoryRegion({ slot: 1, flags: 0, guestPhysAddr: GPA, memorySize: 2 * bytes, userspaceAddr: hva });
+    const pairs = cfg.quick ? 3 : 7;
+    const rounds = 4 + 4 * pairs;
+    for (let i = 0; i < 2; i++) vcpus.push(await createVcpu(vm, i, { guest: 'memstress', args: { gpa: GPA + i * bytes, pages, rounds, write: false } }));
+    const one: number[] = [];
+    const two: number[] = [];
+    for (let r = 0; r < rounds; r += 2) {
+      // Odd pairs: vCPU 1 alone (vCPU 0 runs its round after); even pairs: both at once. Each round faults its region afresh.
+      vm.host.madvise(hva, 2 * bytes, 'dontneed');
+      const alone = (r / 2) % 2 === 1;
+      const t0 = now();
+      if (alone) {
+        await vcpus[1].run();
+        const us = ((now() - t0) * 1000) / pages;
+        await vcpus[0].run();
+        if (r >= 4) one.push(us);
+      } else {
+        await Promise.all(vcpus.map((v) => v.run()));
+        if (r >= 4) two.push(((now() - t0) * 1000) / pages);
+      }
+      // The second round of each pair finds its pages present: run it to keep the guests in step.
+      await Promise.all(vcpus.map((v) => v.run()));
+    }
+    return { one: median(one), two: median(two) };
+  } finally {
+    for (const v of vcpus) await v.destroy();
+    await vm.close();
+  }
+}
+
 // --- 6. the profile --------------------------------------------------------------------------------
 
 interface Measured {
   real: RealRuns;
+  /** Plain-fault µs per page with one vCPU running, and per vCPU with two running at once. */
+  contention: { one: number; two: number };
   wq: WaitQueueCosts;
   fp: FaultPathCosts;
   mmLines: number;
@@ -1005,9 +1049,13 @@ function derive(m: Measured, say: (s: string) => void): { costs: Omit<CostProfil
   const retry = real.uffdP50 - uffdRest;
   const costs = {
     guestUs: Math.max(0, real.guestUs), faultEntryUs, enqueueHoldUs, mustWaitUs: fp.mustWait, fdWakeHoldUs, fdWakePerEntryUs,
-    wakeupUs: mode.wakeup, readHoldUs, refileHoldUs, readerSyscallUs, continueUs, copyUs, wakeHoldUs, walkPerWaiterUs,
+    // Both wake-up modes, with their shares: the model draws each wake-up from them.
+    wakeupUs: m.modes[0].wakeup, wakeupSlowUs: m.modes[m.modes.length - 1].wakeup, wakeupSlowShare: m.modes.length === 2 ? m.modes[1].share : 0,
+    readHoldUs, refileHoldUs, readerSyscallUs, continueUs, copyUs, wakeHoldUs, walkPerWaiterUs,
     handoffUs: Math.max(0, m.handoff), wqHandoffUs, handoffPerWaiterUs: 0, faultRetryUs: Math.max(fp.install, retry), exitUs: Math.max(0, exitUs),
     claimUs, reenterUs, mmLines, mmHoldUs,
+    // log2(2) = 1: the slow-down with both CPUs busy, minus one.
+    cpuContention: Math.max(0, m.contention.two / m.contention.one - 1),
   };
   if (m.modes.length === 2) {
     say(`uffd path components with each wake-up mode: ${f3(sums[0].rest)} µs (${f3(m.modes[0].wakeup)} µs wake-ups) and ${f3(sums[1].rest)} µs (${f3(m.modes[1].wakeup)} µs); ` +
@@ -1086,7 +1134,9 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
     say(`fault_pending_wqh lock + add/del + unlock: ${f3(wqp.same)} µs by one thread, +${f3(wqp.handoff)} µs when the other thread queued or unlinked last`);
     const remote = await remoteWalk(helpers, b, cfg, timer);
     say(`wake walk, records last written by another thread: ${remote.points.map(([B, us]) => `B=${B}: ${f3(us)}`).join(', ')} µs → ${f3(remote.intercept)} µs + ${f3(remote.slope * 1000)} ns/waiter`);
-    const measured: Measured = { real, wq, fp, mmLines: lines.length, modes, handoff: mutex.handoff, wqHandoff: wqp.handoff, remoteWalkSlope: remote.slope };
+    const contention = await memstressContention(cfg);
+    say(`plain faults, memstress: ${f3(contention.one)} µs/page with one vCPU running, ${f3(contention.two)} µs per vCPU with two at once → cpuContention ${f3(Math.max(0, contention.two / contention.one - 1))}`);
+    const measured: Measured = { real, contention, wq, fp, mmLines: lines.length, modes, handoff: mutex.handoff, wqHandoff: wqp.handoff, remoteWalkSlope: remote.slope };
     const { costs: c, mode } = derive(measured, say);
     // The real sleepers, asleep as long as in the chosen wake-up mode.
     const fdReal = await realReaderWake(helpers, b, cfg, mode.idleUs, timer);

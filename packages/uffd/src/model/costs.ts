@@ -23,6 +23,13 @@ export interface CostProfile {
   fdWakePerEntryUs: number;
   /** A blocked thread's wake-up: from try_to_wake_up to running (off-CPU). */
   wakeupUs: number;
+  /**
+   * A second, slow mode of wake-ups (a CPU the host of a virtual machine has descheduled while it
+   * idled): this long, for `wakeupSlowShare` of the wake-ups (0 = none).
+   */
+  wakeupSlowUs: number;
+  /** The share of wake-ups in the slow mode, in [0, 1]. */
+  wakeupSlowShare: number;
   /** userfaultfd_ctx_read: fault_pending_wqh.lock held to take the oldest message (fd_wqh.lock held around it). */
   readHoldUs: number;
   /** The refile: fault_wqh.lock held to move the entry to fault_wqh. */
@@ -54,6 +61,11 @@ export interface CostProfile {
   claimUs: number;
   /** The exit path: KVM_RUN again, the fault retried and the spte installed. */
   reenterUs: number;
+  /**
+   * Slow-down of CPU work per doubling of the busy CPUs (shared caches, memory and coherence
+   * traffic): with b CPUs busy, work takes 1 + cpuContention × log2(b) times as long. A ratio.
+   */
+  cpuContention: number;
   /** mm-wide shared cache lines every resolution touches (mmap_lock's count, page-cache and memcg lines), count. */
   mmLines: number;
   /** … each held this long per touch. */
@@ -62,12 +74,14 @@ export interface CostProfile {
 
 /** Fields that are counts rather than µs. */
 const COUNT_FIELDS: ReadonlySet<string> = new Set(['mmLines']);
+/** Fields that are neither µs nor counts. */
+const UNITLESS_FIELDS: ReadonlySet<string> = new Set(['wakeupSlowShare', 'cpuContention']);
 
 /** The names of every cost field, in declaration order. */
 export const COST_FIELDS = [
-  'guestUs', 'faultEntryUs', 'enqueueHoldUs', 'mustWaitUs', 'fdWakeHoldUs', 'fdWakePerEntryUs', 'wakeupUs', 'readHoldUs',
+  'guestUs', 'faultEntryUs', 'enqueueHoldUs', 'mustWaitUs', 'fdWakeHoldUs', 'fdWakePerEntryUs', 'wakeupUs', 'wakeupSlowUs', 'wakeupSlowShare', 'readHoldUs',
   'refileHoldUs', 'readerSyscallUs', 'continueUs', 'copyUs', 'wakeHoldUs', 'walkPerWaiterUs', 'handoffUs', 'wqHandoffUs', 'handoffPerWaiterUs', 'faultRetryUs',
-  'exitUs', 'claimUs', 'reenterUs', 'mmLines', 'mmHoldUs',
+  'exitUs', 'claimUs', 'reenterUs', 'cpuContention', 'mmLines', 'mmHoldUs',
 ] as const satisfies readonly (keyof CostProfile)[];
 
 /**
@@ -84,6 +98,8 @@ export const PUBLISHED_COSTS: CostProfile = {
   fdWakeHoldUs: 0.3, // prior
   fdWakePerEntryUs: 0.0795, // prior [X2]: one cross-CCD miss per entry visited
   wakeupUs: 0.8, // prior: a wake-up on an idle core of a busy host; FITTED values below 0.5 µs were refused as unphysical
+  wakeupSlowUs: 0.8, // bare metal: one mode
+  wakeupSlowShare: 0,
   readHoldUs: 1.0, // FITTED (uffd rows)
   refileHoldUs: 0.2, // prior
   readerSyscallUs: 0.5, // prior: read() + epoll_wait entry/exit
@@ -98,6 +114,7 @@ export const PUBLISHED_COSTS: CostProfile = {
   exitUs: 2.43, // FITTED (exit rows)
   claimUs: 0.05, // prior: one CAS
   reenterUs: 1.06, // FITTED (exit rows)
+  cpuContention: 0, // FITTED
   mmLines: 7, // FITTED (exit rows)
   mmHoldUs: 0.177, // FITTED (exit rows); with handoffUs, 1 / (mmHoldUs + handoffUs) ≈ 3.9 M/s, table A's exit ceiling
 };
@@ -114,7 +131,8 @@ export function checkCostProfile(raw: unknown, where = 'cost profile'): CostProf
     if (v === undefined) throw new TypeError(`${where}: '${k}' is missing`);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`${where}: '${k}' must be a finite number >= 0 (got ${JSON.stringify(v)})`);
     if (COUNT_FIELDS.has(k) && !Number.isInteger(v)) throw new TypeError(`${where}: '${k}' is a count and must be an integer (got ${v})`);
-    if (!COUNT_FIELDS.has(k) && v > 1e6) throw new TypeError(`${where}: '${k}' must be at most 1e6 µs (got ${v})`);
+    if (k === 'wakeupSlowShare' && v > 1) throw new TypeError(`${where}: 'wakeupSlowShare' is a share and must be in [0, 1] (got ${v})`);
+    if (!COUNT_FIELDS.has(k) && !UNITLESS_FIELDS.has(k) && v > 1e6) throw new TypeError(`${where}: '${k}' must be at most 1e6 µs (got ${v})`);
   }
   if (o.source !== undefined && typeof o.source !== 'string') throw new TypeError(`${where}: 'source' must be a string`);
   return { ...(o as unknown as CostProfile), source: (o.source as string | undefined) ?? where };

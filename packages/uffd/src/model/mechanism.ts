@@ -58,6 +58,8 @@ export interface MechanismEnv {
   finished: number[];
   /** Per vCPU, [start, end] µs of each fault (as the real guest's timeline). */
   timelines: Float64Array[];
+  /** The latency of the next wake-up (wakeupUs, or wakeupSlowUs for wakeupSlowShare of them). */
+  wakeup: () => number;
 }
 
 /** Touches each mm-wide shared line once (mfill_atomic's mmap_read_lock, page cache, memcg). */
@@ -99,7 +101,7 @@ export function* uffdVcpu(env: MechanismEnv, u: SimUffd, self: SimThread, index:
       const r = u.parked.shift()!;
       visited++;
       woken++;
-      env.sim.wake(r, c.wakeupUs);
+      env.sim.wake(r, env.wakeup());
       if (env.wake === 'exclusive') break;
     }
     u.readerWakeups += woken;
@@ -157,7 +159,7 @@ export function* uffdReader(env: MechanismEnv, u: SimUffd, self: SimThread): Gen
       u.fault.delete(v);
       yield unlock(u.faultWqh);
     }
-    env.sim.wake(v, c.wakeupUs);
+    env.sim.wake(v, env.wakeup());
     u.woken++;
     yield unlock(u.faultPendingWqh);
   }

@@ -45,6 +45,20 @@ function sumLocks(list: SimLockStats[]): SimLockStats {
     { acquisitions: 0, contended: 0, waitUs: 0, holdUs: 0 });
 }
 
+/** Wake-up latencies: the slow mode for `wakeupSlowShare` of them, from a fixed-seed generator (runs repeat exactly). */
+function wakeups(c: CostProfile): () => number {
+  if (c.wakeupSlowShare <= 0) return () => c.wakeupUs;
+  let a = 0x9e3779b9;
+  return () => {
+    // mulberry32
+    a = (a + 0x6d2b79f5) | 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    const u = ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+    return u < c.wakeupSlowShare ? c.wakeupSlowUs : c.wakeupUs;
+  };
+}
+
 /** Simulates one demand-paging run. */
 export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelOptions): ModelResult {
   const { cpus, costs, simPages, ...rest } = options;
@@ -56,12 +70,13 @@ export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelO
   const pages = Math.min(pagesPerVcpu, simPages ?? 2048);
   if (!Number.isInteger(pages) || pages < 1) throw new RangeError(`model: simPages must be a positive integer (got ${String(simPages)})`);
   const t0 = performance.now();
-  const sim = new Sim(cpus);
+  const sim = new Sim(cpus, c.cpuContention);
   const env: MechanismEnv = {
     sim, c, mode: o.mode, fetchUs: o.fetchLatencyUs, wake: o.wake,
     mm: Array.from({ length: c.mmLines }, (_, i) => new SimLock(`mm${i}`, sim, c.handoffUs, c.handoffPerWaiterUs)),
     stop: { done: false }, finished: new Array<number>(vcpus).fill(0),
     timelines: Array.from({ length: vcpus }, () => new Float64Array(2 * pages)),
+    wakeup: wakeups(c),
   };
   const nUffd = o.singleUffd || o.overlap ? 1 : vcpus;
   const readersPerUffd = o.readers === 'per-vcpu' ? vcpus : o.readers;

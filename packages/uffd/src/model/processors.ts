@@ -17,8 +17,13 @@ export class Processors {
   /** Busy CPU-µs (work done), for utilisation. */
   work = 0;
 
-  constructor(readonly cpus: number, private readonly sim: Sim) {
+  /**
+   * `contention`: how much each busy CPU slows the others' work through what they share (caches,
+   * memory, coherence traffic): with b CPUs busy, work advances 1 + contention × log2(b) times slower.
+   */
+  constructor(readonly cpus: number, private readonly sim: Sim, private readonly contention = 0) {
     if (!Number.isInteger(cpus) || cpus < 1) throw new RangeError(`model: cpus must be a positive integer (got ${cpus})`);
+    if (!(contention >= 0)) throw new RangeError(`model: contention must be >= 0 (got ${contention})`);
   }
 
   /** Threads on the CPUs now. */
@@ -28,7 +33,9 @@ export class Processors {
 
   private rate(): number {
     const k = this.onCpu.size;
-    return k <= this.cpus ? 1 : this.cpus / k;
+    const busy = Math.min(k, this.cpus);
+    const slow = busy > 1 && this.contention > 0 ? 1 + this.contention * Math.log2(busy) : 1;
+    return (k <= this.cpus ? 1 : this.cpus / k) / slow;
   }
 
   private advance(): void {

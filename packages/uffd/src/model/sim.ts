@@ -41,8 +41,9 @@ export class Sim {
   private nextId = 0;
   private readonly runnable: SimThread[] = [];
 
-  constructor(cpus: number) {
-    this.cpus = new Processors(cpus, this);
+  /** `contention`: see Processors. */
+  constructor(cpus: number, contention = 0) {
+    this.cpus = new Processors(cpus, this, contention);
   }
 
   /** Starts a thread: it runs its first step at the current time. */
