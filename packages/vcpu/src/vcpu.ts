@@ -79,6 +79,7 @@ export class Vcpu {
     if (this.lines) {
       shared.srcu.reclaim(this.lines.vmReader);
       shared.host.reclaimHostReader(this.lines.hostReader);
+      shared.host.reclaimUffdRecord(this.lines.uffdRecord);
     }
     // Only a line this thread claimed: a duplicate id's thread never held the live vCPU's line.
     if (Atomics.load(this.kvmRun.i32, CLAIMED_WORD) !== 0 && !shared.vcpus.isFree(this.id)) shared.vcpus.reclaim(this.id);

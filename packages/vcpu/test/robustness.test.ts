@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import test, { type ExecutionContext } from 'ava';
-import { KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_IO, PAGE_SIZE, type Vm } from '@vcpu-rt/core';
+import { KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_IO, PAGE_SIZE, UFFDIO_REGISTER_MODE_MISSING, type Vm } from '@vcpu-rt/core';
 import { createVcpu, GuestError, type Vcpu } from '@vcpu-rt/vcpu';
 import { addSlot, describe, fixture, newVm, spawn, ucall, until, within } from './_helpers.js';
 
@@ -177,4 +177,25 @@ test('two concurrent createVcpu calls for one id: one vCPU, and KvmError EEXIST 
   t.like(failed[0].reason, { code: 'EEXIST' });
   t.is((await ok[0].value.run()).reason, KVM_EXIT_IO);
   await ok[0].value.destroy();
+});
+
+test('a vCPU thread killed while asleep in handle_userfault: its waiter record leaves the queue, so walks and readers never meet it', async (t) => {
+  const { vm, hva } = vmWithPage(t);
+  const uffd = vm.host.userfaultfd();
+  t.teardown(() => uffd.close());
+  uffd.api();
+  uffd.register(hva, 4 * PAGE_SIZE, UFFDIO_REGISTER_MODE_MISSING);
+  const vcpu = await spawn(t, vm, 0, { guest: 'ops', args: { ops: [{ op: 'read', gpa: GPA, size: 8 }] } });
+  const pending = vcpu.run();
+  pending.catch(() => {});
+  await until(() => uffd.stats().queues.pending === 1, 5000, 'the vCPU to queue its fault');
+  // A kill, not a destroy: the thread gets no chance to unwind its fault.
+  await (vcpu as unknown as { worker: Worker }).worker.terminate();
+  await t.throwsAsync(within(pending, 5000, 'run() of a killed vCPU'));
+  t.is(uffd.stats().queues.pending, 0, 'the dead thread\'s record is off fault_pending_wqh');
+  t.deepEqual(uffd.read(4), [], 'no message of a dead thread is left to read');
+  uffd.wake(hva, PAGE_SIZE);
+  t.is(uffd.stats().wakes.walks, 0, 'a wake finds no waiter (no walk over a dead record)');
+  uffd.close(); // the new vCPU's read then faults normally
+  await idIsReusable(t, vm, 0);
 });

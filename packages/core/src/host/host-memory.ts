@@ -421,6 +421,16 @@ export class HostMemory {
     this.srcu.reclaim(slot);
   }
 
+  /** This thread's userfaultfd waiter record, claiming it if needed (for reclaimUffdRecord after a thread dies). */
+  uffdRecord(): number {
+    return this.uffd.record();
+  }
+
+  /** Reclaims the userfaultfd waiter record of a thread that died holding it (unlinked from its wait queue). */
+  reclaimUffdRecord(r: number): void {
+    this.uffd.reclaim(r);
+  }
+
   /** Gives this thread's host reader back (the VM or view owning this HostMemory is going away). */
   release(): void {
     this.srcuReader?.release();

@@ -5,7 +5,7 @@
  */
 import { KvmError } from '../errors.js';
 import { UffdCtx } from './ctx.js';
-import { R_IN_USE, recBase, UFFD_MAX_CTX, UFFD_MAX_WAITERS } from './layout.js';
+import { Q_FAULT, Q_FD, Q_NONE, Q_PENDING, R_CTX, R_IN_USE, R_QUEUE, recBase, UFFD_MAX_CTX, UFFD_MAX_WAITERS } from './layout.js';
 
 /** The userfaultfd buffer as one thread sees it. */
 export class UffdShared {
@@ -34,6 +34,29 @@ export class UffdShared {
       }
     }
     throw new KvmError('ENOMEM', `userfaultfd: more than ${UFFD_MAX_WAITERS} threads wait on userfaultfds of one address space`);
+  }
+
+  /**
+   * Reclaims record `r` of a thread that died without giving it back: unlinked from whatever wait
+   * queue it was on (under that context's locks), then freed.
+   */
+  reclaim(r: number): void {
+    if (!Number.isInteger(r) || r < 0 || r >= UFFD_MAX_WAITERS) return;
+    const rb = recBase(r);
+    if (Atomics.load(this.i32, rb + R_QUEUE) !== Q_NONE) {
+      const ctx = this.ctx(this.i32[rb + R_CTX]);
+      ctx.fdWqh.lock();
+      ctx.faultPendingWqh.lock();
+      ctx.faultWqh.lock();
+      const q = Atomics.load(this.i32, rb + R_QUEUE);
+      if (q === Q_FD) ctx.fdWqh.del(r);
+      else if (q === Q_PENDING) ctx.faultPendingWqh.del(r);
+      else if (q === Q_FAULT) ctx.faultWqh.del(r);
+      ctx.faultWqh.unlock();
+      ctx.faultPendingWqh.unlock();
+      ctx.fdWqh.unlock();
+    }
+    Atomics.store(this.i32, rb + R_IN_USE, 0);
   }
 
   /** Gives the record back (the thread is leaving). */

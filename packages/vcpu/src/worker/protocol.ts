@@ -13,6 +13,8 @@ export const CLAIMED_WORD = 22;
 export interface VcpuLines {
   vmReader: number;
   hostReader: number;
+  /** The thread's userfaultfd waiter record (a thread killed asleep in handle_userfault leaves it queued). */
+  uffdRecord: number;
 }
 
 /** The worker's start-up data. */

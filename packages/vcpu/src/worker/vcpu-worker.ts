@@ -172,7 +172,7 @@ const api: VcpuWorkerApi = {
       throw e;
     }
     void main(guest, args).finally(cleanup);
-    return { vmReader: view.shared.srcuReader.slot, hostReader: view.host.readerSlot() };
+    return { vmReader: view.shared.srcuReader.slot, hostReader: view.host.readerSlot(), uffdRecord: view.host.uffdRecord() };
   },
 };
 Comlink.expose(api, nodeEndpoint(parentPort));
