@@ -91,6 +91,7 @@ export class Vcpu {
     if (!Number.isInteger(id) || id < 0) throw new KvmError('EINVAL', `createVcpu: id must be a non-negative integer (got ${String(id)})`);
     if (!spec || typeof spec.guest !== 'string') throw new KvmError('EINVAL', 'createVcpu: guest must be { guest: string, args? }');
     if (id >= KVM_MAX_VCPUS) throw new KvmError('EINVAL', `createVcpu: id must be < KVM_MAX_VCPUS (${KVM_MAX_VCPUS})`);
+    if (vm.isClosed) throw new KvmError('EIO', 'createVcpu: the VM is closed');
     const pollNs = options.runPollNs;
     if (pollNs !== undefined && (!Number.isInteger(pollNs) || pollNs < 0 || pollNs > 2 ** 31 - 1)) {
       throw new RangeError(`createVcpu: options.runPollNs must be an integer number of ns in [0, 2^31 - 1] (got ${String(pollNs)})`);
@@ -123,6 +124,7 @@ export class Vcpu {
 
   /** KVM_RUN: resolves at the next exit that reaches the caller; rejects if KVM_RUN fails or the thread dies. */
   async run(): Promise<KvmExit> {
+    if (this.destroyed) throw new KvmError('EIO', `KVM_RUN: vCPU ${this.id} was destroyed`);
     if (this.dead) throw this.dead;
     if (this.running) throw new KvmError('EBUSY', `vCPU ${this.id} is already running`);
     this.running = true;

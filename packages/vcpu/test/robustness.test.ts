@@ -199,3 +199,12 @@ test('a vCPU thread killed while asleep in handle_userfault: its waiter record l
   uffd.close(); // the new vCPU's read then faults normally
   await idIsReusable(t, vm, 0);
 });
+
+test('run() after destroy() says the vCPU was destroyed; createVcpu on a closed VM is EIO', async (t) => {
+  const { vm } = vmWithPage(t);
+  const vcpu = await createVcpu(vm, 0, { guest: 'ops', args: { ops: [] } });
+  await vcpu.destroy();
+  await t.throwsAsync(vcpu.run(), { message: /EIO: KVM_RUN: vCPU 0 was destroyed/ });
+  await vm.close();
+  await t.throwsAsync(createVcpu(vm, 1, { guest: 'ops', args: { ops: [] } }), { message: /EIO: createVcpu: the VM is closed/ });
+});

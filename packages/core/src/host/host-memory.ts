@@ -16,6 +16,9 @@ import { threadId } from 'node:worker_threads';
 import { Userfaultfd, type UserfaultfdOptions } from '../userfaultfd/userfaultfd.js';
 import { UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, UFFD_PAGEFAULT_FLAG_MINOR, UFFD_PAGEFAULT_FLAG_WRITE } from '../userfaultfd/uapi.js';
 
+/** Most bytes one read returns (read(2) returns at most MAX_RW_COUNT = INT_MAX & PAGE_MASK). */
+export const MAX_RW_BYTES = 0x7fff_f000;
+
 /** Where top-down mmap placement starts (below the stack, like mm->mmap_base). */
 export const MMAP_BASE = 0x7f00_0000_0000;
 /** Most VMAs a process may have (vm.max_map_count). */
@@ -306,6 +309,7 @@ export class HostMemory {
   read(addr: number, length: number): Uint8Array {
     checkAddr('addr', addr);
     checkAddr('length', length);
+    check(length <= MAX_RW_BYTES, 'EINVAL', () => `host read: length ${length} is more than one call copies (${MAX_RW_BYTES} bytes)`);
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {

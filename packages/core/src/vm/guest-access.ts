@@ -1,11 +1,12 @@
 /** kvm_read_guest / kvm_write_guest: copies through the memslots of address space 0. */
 import { check, KvmError } from '../errors.js';
 import { markDirty } from '../dirty/dirty-arena.js';
-import { hex } from '../host/host-memory.js';
+import { hex, MAX_RW_BYTES } from '../host/host-memory.js';
 import { KVM_MEM_PCI_HOLE, KVM_MEM_READONLY, KVM_MEMSLOT_INVALID, PAGE_SIZE } from '../uapi.js';
 import type { VmShared } from './shared.js';
 
 function checkRange(gpa: number, length: number): void {
+  check(!(length > MAX_RW_BYTES), 'EINVAL', () => `length ${length} is more than one call copies (${MAX_RW_BYTES} bytes)`);
   check(Number.isSafeInteger(gpa) && gpa >= 0, 'EINVAL', () => `gpa must be a non-negative integer (got ${String(gpa)})`);
   check(Number.isSafeInteger(length) && length >= 0, 'EINVAL', () => `length must be a non-negative integer (got ${String(length)})`);
 }

@@ -229,6 +229,11 @@ export class Vm {
     this.notifier.onUnmap = handler;
   }
 
+  /** Has close() been called? */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Releases the VM. Later ioctls fail with EIO. */
   async close(): Promise<void> {
     if (this.closed) return;

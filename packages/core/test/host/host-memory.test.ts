@@ -5,7 +5,7 @@
  * mmu_invalidate_seq).
  */
 import test, { type ExecutionContext } from 'ava';
-import { HostMemory, PAGE_SIZE, TASK_SIZE_MAX, type Vm } from '@vcpu-rt/core';
+import { HostMemory, Kvm, PAGE_SIZE, TASK_SIZE_MAX, type Vm } from '@vcpu-rt/core';
 import type { GfnRange } from '#internal/vm/mmu-notifier.js';
 import { IMPLS, MiB, newVm, region, throwsKvm } from '../vm/_helpers.js';
 
@@ -368,3 +368,13 @@ for (const impl of IMPLS) {
     t.is(vm.host.read(h + P, 1)[0], 4);
   });
 }
+
+test('a read longer than read(2) copies in one call (MAX_RW_COUNT) is EINVAL, for host reads and kvm_read_guest', async (t) => {
+  const vm = new Kvm().createVm();
+  t.teardown(() => vm.close());
+  const hva = vm.host.mmap(4096);
+  vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0, memorySize: 4096, userspaceAddr: hva });
+  t.throws(() => vm.host.read(hva, 2 ** 40), { message: /EINVAL: host read: length 1099511627776 is more than one call copies/ });
+  t.throws(() => vm.readGuest(0, 2 ** 33), { message: /EINVAL: length 8589934592 is more than one call copies/ });
+  t.is(vm.host.read(hva, 16).length, 16);
+});
