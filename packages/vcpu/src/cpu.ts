@@ -104,7 +104,7 @@ export class Cpu implements GuestContext {
     const i = gfn & MASK;
     const s = this.sptes[i];
     if (this.tags[i] === gfn && s & SPTE_WRITABLE) this.frames.setUint8(spteFrame(s) * PAGE + (gpa & 4095), v);
-    else this.slowWrite(gpa, 1, v & 0xff);
+    else this.slowWrite(gpa, 1, v);
   }
 
   write16(gpa: number, v: number): void {
@@ -114,7 +114,7 @@ export class Cpu implements GuestContext {
     const s = this.sptes[i];
     const off = gpa & 4095;
     if (this.tags[i] === gfn && s & SPTE_WRITABLE && off <= PAGE - 2) this.frames.setUint16(spteFrame(s) * PAGE + off, v, true);
-    else this.slowWrite(gpa, 2, v & 0xffff);
+    else this.slowWrite(gpa, 2, v);
   }
 
   write32(gpa: number, v: number): void {
@@ -124,7 +124,7 @@ export class Cpu implements GuestContext {
     const s = this.sptes[i];
     const off = gpa & 4095;
     if (this.tags[i] === gfn && s & SPTE_WRITABLE && off <= PAGE - 4) this.frames.setUint32(spteFrame(s) * PAGE + off, v, true);
-    else this.slowWrite(gpa, 4, v >>> 0);
+    else this.slowWrite(gpa, 4, v);
   }
 
   write64(gpa: number, v: bigint): void {
@@ -134,7 +134,7 @@ export class Cpu implements GuestContext {
     const s = this.sptes[i];
     const off = gpa & 4095;
     if (this.tags[i] === gfn && s & SPTE_WRITABLE && off <= PAGE - 8) this.frames.setBigUint64(spteFrame(s) * PAGE + off, v, true);
-    else this.slowWrite(gpa, 8, BigInt.asUintN(64, v));
+    else this.slowWrite(gpa, 8, v);
   }
 
   // --- everything else ---------------------------------------------------------------------------
@@ -173,6 +173,7 @@ export class Cpu implements GuestContext {
 
   /** A read that missed the TLB: walk, fault, or emulate. A number for 1-4 bytes, a bigint for 8. */
   private slowRead(gpa: number, size: number): number | bigint {
+    if (!(gpa >= 0 && Number.isSafeInteger(gpa))) throw new TypeError(`read${8 * size}: gpa must be a non-negative integer (got ${String(gpa)})`);
     if ((gpa & 4095) + size > PAGE) return this.splitRead(gpa, size);
     const gfn = Math.floor(gpa / PAGE);
     this.counters[TLB_MISSES]++;
@@ -191,7 +192,13 @@ export class Cpu implements GuestContext {
     }
   }
 
-  private slowWrite(gpa: number, size: number, v: number | bigint): void {
+  /** A write that missed the TLB (or found it read-only); `raw` is the guest's value, checked and truncated here. */
+  private slowWrite(gpa: number, size: number, raw: number | bigint): void {
+    if (!(gpa >= 0 && Number.isSafeInteger(gpa))) throw new TypeError(`write${8 * size}: gpa must be a non-negative integer (got ${String(gpa)})`);
+    if (size === 8 ? typeof raw !== 'bigint' : typeof raw !== 'number' || !Number.isFinite(raw)) {
+      throw new TypeError(`write${8 * size}: the value must be ${size === 8 ? 'a bigint' : 'a finite number'} (got ${typeof raw === 'bigint' ? `${raw}n` : JSON.stringify(raw) ?? String(raw)})`);
+    }
+    const v = size === 8 ? BigInt.asUintN(64, raw as bigint) : size === 4 ? (raw as number) >>> 0 : (raw as number) & (size === 2 ? 0xffff : 0xff);
     if ((gpa & 4095) + size > PAGE) {
       const big = BigInt(v);
       for (let k = 0; k < size; k++) this.write8(gpa + k, Number((big >> BigInt(8 * k)) & 0xffn));

@@ -208,3 +208,19 @@ test('run() after destroy() says the vCPU was destroyed; createVcpu on a closed 
   await vm.close();
   await t.throwsAsync(createVcpu(vm, 1, { guest: 'ops', args: { ops: [] } }), { message: /EIO: createVcpu: the VM is closed/ });
 });
+
+test('module-guest accessors refuse a NaN, negative or fractional gpa and a value of the wrong type, naming the access', async (t) => {
+  const { vm } = vmWithPage(t);
+  const cases: [string, RegExp][] = [
+    ['nan', /read32: gpa must be a non-negative integer \(got NaN\)/],
+    ['negative', /read8: gpa must be a non-negative integer \(got -12288\)/],
+    ['fraction', /write16: gpa must be a non-negative integer \(got \d+\.5\)/],
+    ['string', /write32: the value must be a finite number \(got "abc"\)/],
+    ['number64', /write64: the value must be a bigint \(got 5\)/],
+  ];
+  let id = 0;
+  for (const [kind, msg] of cases) {
+    const vcpu = await spawn(t, vm, id++, { guest: fixture('misbehave', 'badAccess'), args: { kind, gpa: GPA } });
+    await t.throwsAsync(within(vcpu.run(), 5000, `run() of a guest making a ${kind} access`), { instanceOf: GuestError, message: msg }, kind);
+  }
+});
