@@ -224,3 +224,15 @@ test('module-guest accessors refuse a NaN, negative or fractional gpa and a valu
     await t.throwsAsync(within(vcpu.run(), 5000, `run() of a guest making a ${kind} access`), { instanceOf: GuestError, message: msg }, kind);
   }
 });
+
+test('vm.close() while vCPUs exist is EBUSY and changes nothing; after destroy() it closes, and later ioctls are EIO', async (t) => {
+  const { vm } = vmWithPage(t);
+  const vcpu = await createVcpu(vm, 0, { guest: 'ops', args: { ops: [{ op: 'read', gpa: GPA, size: 4 }] } });
+  await t.throwsAsync(vm.close(), { message: /EBUSY: close: 1 vCPU of this VM still exist; destroy\(\) them first/ });
+  t.false(vm.isClosed);
+  t.deepEqual(ucall(t, await within(vcpu.run(), 5000, 'the vCPU to run after the refused close'), 'done'), [0]);
+  await vcpu.destroy();
+  await vm.close();
+  t.true(vm.isClosed);
+  t.throws(() => vm.readGuest(GPA, 4), { message: /EIO: the VM is closed/ });
+});

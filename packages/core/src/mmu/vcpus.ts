@@ -84,6 +84,14 @@ export class VcpuTable {
     Atomics.store(this.w, b + V_IN_USE, 0);
   }
 
+  /** vCPU lines in use now. */
+  live(): number {
+    let n = 0;
+    const hwm = Atomics.load(this.w, HWM);
+    for (let i = 0; i < hwm; i++) if (Atomics.load(this.w, HEADER + i * WORDS + V_IN_USE)) n++;
+    return n;
+  }
+
   /** Is vCPU `id`'s line free (never claimed, or released by its thread)? */
   isFree(id: number): boolean {
     return Atomics.load(this.w, HEADER + id * WORDS + V_IN_USE) === 0;

@@ -234,9 +234,15 @@ export class Vm {
     return this.closed;
   }
 
-  /** Releases the VM. Later ioctls fail with EIO. */
+  /**
+   * Releases the VM; later ioctls fail with EIO. EBUSY while vCPUs exist: in the kernel each vCPU
+   * holds a reference on its VM, which outlives a close of the VM fd; here a VM whose vCPU threads
+   * still read its shared memory must not be torn down under them (docs/uapi-choices.md).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
+    const live = this.shared.vcpus.live();
+    if (live > 0) throw new KvmError('EBUSY', `close: ${live} vCPU${live > 1 ? 's' : ''} of this VM still exist; destroy() them first`);
     this.closed = true;
     Atomics.store(this.shared.vmCtl, VMCTL_CLOSED, 1);
     this.host.unregisterNotifier(this.notifier);
