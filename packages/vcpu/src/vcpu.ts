@@ -115,6 +115,9 @@ export class Vcpu {
     const vcpu = new Vcpu(vm, id, run, worker, pollNs);
     try {
       vcpu.lines = await Promise.race([vcpu.api.start(spec.guest, spec.args, options.vmm ?? []), vcpu.death]);
+      // Between KVM_RUNs the thread only waits: it must not keep a program alive that has finished
+      // with its vCPUs without destroying them. run() holds the process alive while it waits.
+      worker.unref();
     } catch (e) {
       await vcpu.destroy();
       throw e;
@@ -128,6 +131,7 @@ export class Vcpu {
     if (this.dead) throw this.dead;
     if (this.running) throw new KvmError('EBUSY', `vCPU ${this.id} is already running`);
     this.running = true;
+    this.worker.ref();
     try {
       const t0 = performance.now();
       this.kvmRun.setState(RUN_STATE_RUN);
@@ -135,6 +139,7 @@ export class Vcpu {
       this.poll.update((performance.now() - t0) * 1e6);
     } finally {
       this.running = false;
+      this.worker.unref();
     }
     if (this.kvmRun.state === RUN_STATE_FAILED) {
       const f = this.kvmRun.failure();

@@ -236,3 +236,12 @@ test('vm.close() while vCPUs exist is EBUSY and changes nothing; after destroy()
   t.true(vm.isClosed);
   t.throws(() => vm.readGuest(GPA, 4), { message: /EIO: the VM is closed/ });
 });
+
+test('a program that never destroys its vCPU still exits when its work is done (a vCPU waiting for run() holds no event loop)', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const script = new URL('./fixtures/no-destroy.js', import.meta.url);
+  const r = spawnSync(process.execPath, [script.pathname], { encoding: 'utf8', timeout: 15_000 });
+  t.is(r.signal, null, 'killed by the 15 s timeout: the process did not exit by itself');
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /guest done/);
+});
