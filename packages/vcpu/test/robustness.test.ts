@@ -245,3 +245,17 @@ test('a program that never destroys its vCPU still exits when its work is done (
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /guest done/);
 });
+
+test('a module guest that fails to load is reported with its file: a syntax error, a missing file', async (t) => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const vm = newVm(t);
+  const dir = mkdtempSync(join(tmpdir(), 'vcpu-rt-guest-'));
+  const broken = join(dir, 'broken.mjs');
+  writeFileSync(broken, 'export function g(ctx) { ctx.read32(0)\n');
+  await t.throwsAsync(createVcpu(vm, 0, { guest: `module:${broken}#g` }), { message: new RegExp(`cannot load ${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: Unexpected end of input`) });
+  const missing = join(dir, 'missing.mjs');
+  await t.throwsAsync(createVcpu(vm, 0, { guest: `module:${missing}#g` }), { message: /cannot load .*missing\.mjs: Cannot find module/ });
+  t.true(vm.shared.vcpus.isFree(0));
+});

@@ -32,7 +32,14 @@ export async function loadGuest(name: string): Promise<BuiltinGuest> {
     const spec = name.slice('module:'.length);
     const hash = spec.lastIndexOf('#');
     if (hash <= 0 || hash === spec.length - 1) throw new TypeError(`guest '${name}': expected module:<path>#<export>`);
-    const mod = (await import(pathToFileURL(resolve(spec.slice(0, hash))).href)) as Record<string, unknown>;
+    const file = resolve(spec.slice(0, hash));
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    } catch (e) {
+      // A syntax error's own message does not say which file it is in.
+      throw new TypeError(`guest '${name}': cannot load ${file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
     const fn = mod[spec.slice(hash + 1)];
     if (typeof fn !== 'function') throw new TypeError(`guest '${name}': export '${spec.slice(hash + 1)}' is not a function`);
     return fn as BuiltinGuest;

@@ -42,7 +42,13 @@ export async function loadHandlers(specs: readonly VmmHandlerSpec[], env: VmmEnv
       const s = spec.handler.slice('module:'.length);
       const hash = s.lastIndexOf('#');
       if (hash <= 0) throw new TypeError(`handler '${spec.handler}': expected module:<path>#<export>`);
-      const mod = (await import(pathToFileURL(resolve(s.slice(0, hash))).href)) as Record<string, unknown>;
+      const file = resolve(s.slice(0, hash));
+      let mod: Record<string, unknown>;
+      try {
+        mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      } catch (e) {
+        throw new TypeError(`handler '${spec.handler}': cannot load ${file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      }
       factory = mod[s.slice(hash + 1)] as ExitHandlerFactory;
     } else {
       factory = BUILTINS[spec.handler];
