@@ -9,7 +9,7 @@ import { benchPciHole, VMM_PLACEMENTS, type VmmPlacement } from './bench/pci-hol
 import { pciHoleTable } from './bench/pci-hole-report.js';
 import { benchVcpu } from './bench/vcpu.js';
 import { vcpuTable } from './bench/vcpu-report.js';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { calibrateCosts, DEMAND_PAGING_DEFAULTS, MAX_GUEST_BYTES, MAX_READER_THREADS, MAX_REAL_VCPUS, modelSweep } from '@vcpu-rt/uffd';
 import { loadCosts, MEASURED_COSTS_FILE } from './model/costs.js';
 import { benchModel } from './bench/model.js';
@@ -35,14 +35,6 @@ function implList(value: string): MemslotImpl[] {
   return out as MemslotImpl[];
 }
 
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer (got '${value}')`);
-    return n;
-  };
-}
-
 function nonNegativeInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -51,15 +43,20 @@ function nonNegativeInt(name: string) {
   };
 }
 
-const program = new Command('vcpu-rt').description('A vCPU runtime modelling the KVM guest-memory subsystem').showHelpAfterError();
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const program = new Command('vcpu-rt').description('A vCPU runtime modelling the KVM guest-memory subsystem').version(version).showHelpAfterError();
 const bench = program.command('bench').description('Benchmarks that print our figures beside the published ones');
 
 bench.command('memslots')
   .description('memslot_perf_test operations on the tree (5.17+) and array (pre-5.17) memslots, in one run')
-  .option('--slots <list>', 'slot counts', intList('--slots', 1, KVM_USER_MEM_SLOTS - 1), DEFAULT_SLOTS)
-  .option('--impl <list>', 'memslot designs: tree,array', implList, ['tree', 'array'] as MemslotImpl[])
-  .option('--repeat <n>', 'repeats of each measurement (the median is reported)', positiveInt('--repeat'), 3)
-  .option('--move-seconds <s>', 'wall time of each move repeat', Number, 0.3)
+  .option('--slots <list>', 'slot counts', distinct('--slots', intList('--slots', 1, KVM_USER_MEM_SLOTS - 1)), DEFAULT_SLOTS)
+  .option('--impl <list>', 'memslot designs: tree,array', distinct('--impl', implList), ['tree', 'array'] as MemslotImpl[])
+  .option('--repeat <n>', 'repeats of each measurement (the median is reported)', boundedInt('--repeat', 1, 100), 3)
+  .option('--move-seconds <s>', 'wall time of each move repeat, in (0, 60]', (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 60) throw new InvalidArgumentError(`--move-seconds must be a number of seconds in (0, 60] (got '${v}')`);
+    return n;
+  }, 0.3)
   .option('--json', 'print one JSON document instead of the table')
   .action(async (o: { slots: number[]; impl: MemslotImpl[]; repeat: number; moveSeconds: number; json?: boolean }) => {
     const machine = machineInfo();
@@ -81,10 +78,10 @@ function listOf<T extends string>(name: string, allowed: readonly T[]) {
 
 bench.command('pci-hole')
   .description('the pci-scan guest boots a q35-like machine under each PCI-hole strategy of seeds 000/001/003, in one run')
-  .option('--strategy <list>', 'strategies', listOf<PciHoleStrategy>('--strategy', PCI_HOLE_STRATEGIES), [...PCI_HOLE_STRATEGIES])
-  .option('--vmm <list>', `where userspace handles exits: ${VMM_PLACEMENTS.join(',')}`, listOf<VmmPlacement>('--vmm', VMM_PLACEMENTS), [...VMM_PLACEMENTS])
-  .option('--repeat <n>', 'scans after the first (the median is reported)', positiveInt('--repeat'), 7)
-  .option('--stray-writes <n>', 'writes to absent functions after each scan', nonNegativeInt('--stray-writes'), 0)
+  .option('--strategy <list>', 'strategies', distinct('--strategy', listOf<PciHoleStrategy>('--strategy', PCI_HOLE_STRATEGIES)), [...PCI_HOLE_STRATEGIES])
+  .option('--vmm <list>', `where userspace handles exits: ${VMM_PLACEMENTS.join(',')}`, distinct('--vmm', listOf<VmmPlacement>('--vmm', VMM_PLACEMENTS)), [...VMM_PLACEMENTS])
+  .option('--repeat <n>', 'scans after the first (the median is reported)', boundedInt('--repeat', 1, 1000), 7)
+  .option('--stray-writes <n>', 'writes to absent functions after each scan', boundedInt('--stray-writes', 0, 100_000), 0)
   .option('--run-poll-ns <ns>', 'largest KVM_RUN handoff poll window of the main-thread placement (KVM\'s halt_poll_ns)', nonNegativeInt('--run-poll-ns'), HANDOFF_POLL_NS_DEFAULT)
   .option('--json', 'print one JSON document instead of the table')
   .action(async (o: { strategy: PciHoleStrategy[]; vmm: VmmPlacement[]; repeat: number; strayWrites: number; runPollNs: number; json?: boolean }) => {
@@ -105,7 +102,7 @@ bench.command('pci-hole')
 
 bench.command('vcpu')
   .description('the guest-access hit path: one vCPU, and two on disjoint memory')
-  .option('--repeat <n>', 'timed rounds (the median is reported)', positiveInt('--repeat'), 9)
+  .option('--repeat <n>', 'timed rounds (the median is reported)', boundedInt('--repeat', 1, 1000), 9)
   .option('--json', 'print one JSON document instead of the table')
   .action(async (o: { repeat: number; json?: boolean }) => {
     const machine = machineInfo();

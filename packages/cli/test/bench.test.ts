@@ -96,3 +96,27 @@ test('vcpu-rt bench demand-paging refuses nonsense with the option and the rule'
     t.regex(r.stderr, msg, args.join(' '));
   }
 });
+
+test('vcpu-rt refuses nonsense options fast, naming the option and the rule; --version', (t) => {
+  const main = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+  const table: [string[], RegExp][] = [
+    [['bench', 'memslots', '--repeat', '1e9'], /--repeat must be an integer in \[1, 100\]/],
+    [['bench', 'memslots', '--move-seconds', 'abc'], /--move-seconds must be a number of seconds in \(0, 60\]/],
+    [['bench', 'memslots', '--move-seconds', ''], /--move-seconds must be a number of seconds/],
+    [['bench', 'memslots', '--slots', '10,10'], /--slots: a value appears twice/],
+    [['bench', 'memslots', '--impl', 'tree,tree'], /--impl: a value appears twice/],
+    [['bench', 'pci-hole', '--vmm', 'vcpu-thread,vcpu-thread'], /--vmm: a value appears twice/],
+    [['bench', 'pci-hole', '--stray-writes', '-1'], /--stray-writes must be an integer in \[0, 100000\]/],
+    [['bench', 'vcpu', '--repeat', '0'], /--repeat must be an integer in \[1, 1000\]/],
+    [['bench', 'model', '--repeat', 'x'], /--repeat must be an integer in \[1, 100\]/],
+  ];
+  for (const [args, msg] of table) {
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 20_000 });
+    t.not(r.status, 0, args.join(' '));
+    t.regex(r.stderr, msg, args.join(' '));
+    t.true(Date.now() - t0 < 10_000, `${args.join(' ')} took ${Date.now() - t0} ms to refuse`);
+  }
+  const v = spawnSync(process.execPath, [main, '--version'], { encoding: 'utf8' });
+  t.regex(v.stdout, /^\d+\.\d+\.\d+$/m);
+});
