@@ -58,14 +58,15 @@ bench.command('memslots')
     return n;
   }, 0.3)
   .option('--json', 'print one JSON document instead of the table')
-  .action(async (o: { slots: number[]; impl: MemslotImpl[]; repeat: number; moveSeconds: number; json?: boolean }) => {
+  .option('--wide', 'the table with [min, max] and the units spelled out (wider than 120 columns)')
+  .action(async (o: { slots: number[]; impl: MemslotImpl[]; repeat: number; moveSeconds: number; json?: boolean; wide?: boolean }) => {
     const machine = machineInfo();
     const results = await benchMemslots({
       slots: o.slots, impls: o.impl, repeats: o.repeat, moveSeconds: o.moveSeconds,
       progress: (line) => process.stderr.write(`${line}\n`),
     });
     if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'memslots', machine, results }, null, 2)}\n`);
-    else process.stdout.write(`${memslotTable(results, machine)}\n`);
+    else process.stdout.write(`${memslotTable(results, machine, { wide: o.wide === true })}\n`);
   });
 
 function listOf<T extends string>(name: string, allowed: readonly T[]) {
@@ -84,7 +85,8 @@ bench.command('pci-hole')
   .option('--stray-writes <n>', 'writes to absent functions after each scan', boundedInt('--stray-writes', 0, 100_000), 0)
   .option('--run-poll-ns <ns>', 'largest KVM_RUN handoff poll window of the main-thread placement (KVM\'s halt_poll_ns)', nonNegativeInt('--run-poll-ns'), HANDOFF_POLL_NS_DEFAULT)
   .option('--json', 'print one JSON document instead of the table')
-  .action(async (o: { strategy: PciHoleStrategy[]; vmm: VmmPlacement[]; repeat: number; strayWrites: number; runPollNs: number; json?: boolean }) => {
+  .option('--wide', 'the table with the first scan and [min, max] too (wider than 120 columns)')
+  .action(async (o: { strategy: PciHoleStrategy[]; vmm: VmmPlacement[]; repeat: number; strayWrites: number; runPollNs: number; json?: boolean; wide?: boolean }) => {
     const machine = machineInfo();
     const results = await benchPciHole({
       strategies: o.strategy, vmm: o.vmm, repeats: o.repeat, strayWrites: o.strayWrites, runPollNs: o.runPollNs,
@@ -97,7 +99,7 @@ bench.command('pci-hole')
       otherPlacements: results.filter((r) => r.vmm !== primary),
     };
     if (o.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else process.stdout.write(`${pciHoleTable(results, machine)}\n`);
+    else process.stdout.write(`${pciHoleTable(results, machine, { wide: o.wide === true })}\n`);
   });
 
 bench.command('vcpu')

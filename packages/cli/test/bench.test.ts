@@ -19,7 +19,10 @@ test('bench memslots: every test for both designs, with median and spread', asyn
   // The move guest saw the moved slot vanish (MMIO) only in the active test.
   t.true(results.filter((r) => r.test === 'move-active').every((r) => r.guest!.mmioExits > 0));
   t.true(results.filter((r) => r.test === 'move-inactive').every((r) => r.guest!.mmioExits === 0));
-  t.regex(memslotTable(results, machineInfo()), /published before|seed: before/);
+  const table = memslotTable(results, machineInfo());
+  t.regex(table, /published before|seed: before/);
+  t.true(table.split('\n').every((l) => l.length <= 120), table);
+  t.regex(memslotTable(results, machineInfo(), { wide: true }), /\d \[[\d.e+-]+, [\d.e+-]+\]/);
 });
 
 test('bench pci-hole: one row per strategy, 8193 hole accesses each', async (t) => {
@@ -48,6 +51,8 @@ test('bench pci-hole: the VMM on the main thread answers every exit through KVM_
   const table = pciHoleTable(results, machineInfo());
   t.regex(table, /KVM_RUN handoff polling \(runPollNs 50000\): [\d.]+ \/ [\d.]+ µs = [\d.]+x/);
   t.regex(table, /handoff sleeping on the futex: [\d.]+ \/ [\d.]+ µs = [\d.]+x/);
+  t.true(table.split('\n').every((l) => l.length <= 120), table);
+  t.regex(pciHoleTable(results, machineInfo(), { wide: true }), /first scan ms/);
 });
 
 test('bench vcpu: the hit path reports a positive rate', async (t) => {

@@ -14,31 +14,44 @@ export const PCI_HOLE_PUBLISHED = {
   readonlyPages: 8192,
 };
 
-/** Renders the results with the published figures and the ratios the seed argues from. */
-export function pciHoleTable(results: PciHoleResult[], machine: MachineInfo): string {
+/**
+ * Renders the results with the published figures and the ratios the seed argues from; within 120
+ * columns, or with `wide` the first scan and the spread [min, max] as well.
+ */
+export function pciHoleTable(results: PciHoleResult[], machine: MachineInfo, options: { wide?: boolean } = {}): string {
+  const wide = options.wide === true;
   const t = new Table({
-    head: ['strategy', 'VMM in', 'hole accesses', 'exits/scan', 'µs/access', 'first scan ms', 'scan ms [min, max]', 'hostBytes', 'slots', 'AER UR'],
+    head: wide
+      ? ['strategy', 'VMM in', 'hole accesses', 'exits/scan', 'µs/access', 'first scan ms', 'scan ms [min, max]', 'hostBytes', 'slots', 'AER UR']
+      : ['strategy', 'VMM in', 'holes', 'exits', 'µs/access', 'scan ms', 'hostBytes', 'slots', 'AER UR'],
     style: { head: [], border: [] },
   });
   for (const r of results) {
-    t.push([r.strategy, r.vmm, r.holeAccesses, r.exits, (r.secondsPerAccess * 1e6).toFixed(3), (r.firstScanSeconds * 1e3).toFixed(2),
-      `${(r.seconds * 1e3).toFixed(2)} [${(r.min * 1e3).toFixed(2)}, ${(r.max * 1e3).toFixed(2)}]`,
-      r.hostBytes >= MIB ? `${(r.hostBytes / MIB).toFixed(1)} MiB` : `${r.hostBytes} B`, r.slots, r.aerUnsupportedRequests]);
+    const bytes = r.hostBytes >= MIB ? `${(r.hostBytes / MIB).toFixed(1)} MiB` : `${r.hostBytes} B`;
+    if (wide) {
+      t.push([r.strategy, r.vmm, r.holeAccesses, r.exits, (r.secondsPerAccess * 1e6).toFixed(3), (r.firstScanSeconds * 1e3).toFixed(2),
+        `${(r.seconds * 1e3).toFixed(2)} [${(r.min * 1e3).toFixed(2)}, ${(r.max * 1e3).toFixed(2)}]`, bytes, r.slots, r.aerUnsupportedRequests]);
+    } else {
+      t.push([r.strategy, r.vmm, r.holeAccesses, r.exits, (r.secondsPerAccess * 1e6).toFixed(3), (r.seconds * 1e3).toFixed(2), bytes, r.slots, r.aerUnsupportedRequests]);
+    }
   }
   const p = PCI_HOLE_PUBLISHED;
   const per = (s: string, vmm: string) => results.find((r) => r.strategy === s && r.vmm === vmm)?.secondsPerAccess;
   const lines = [
-    `machine: ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}; q35-like topology, Linux probe order; µs/access and scan ms are steady-state medians (after the first scan)`,
+    `machine: ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}; q35-like topology, Linux probe order`,
+    `µs/access and scan ms are steady-state medians (after the first scan)${wide ? '' : '; --wide: the first scan and [min, max] too'}`,
     t.toString(),
     '',
-    `published (seed 000): ${p.holeAccesses} hole accesses in a q35 direct-kernel boot; ~${p.kernelSecondsPerAccess * 1e6} µs per access handled in the kernel against ~${p.userspaceSecondsPerAccess * 1e6} µs in userspace (6x); KVM_MEM_READONLY costs ${p.readonlyBytes / MIB} MiB for ${p.readonlyPages} pages`,
+    `published (seed 000): ${p.holeAccesses} hole accesses in a q35 direct-kernel boot; ~${p.kernelSecondsPerAccess * 1e6} µs per access handled in the kernel`,
+    `  against ~${p.userspaceSecondsPerAccess * 1e6} µs in userspace (6x); KVM_MEM_READONLY costs ${p.readonlyBytes / MIB} MiB for ${p.readonlyPages} pages`,
   ];
   const placements: Record<VmmPlacement, string> = {
     'vcpu-thread': 'VMM in the vCPU thread (no handoff)',
     'main-thread': 'VMM on the main thread, KVM_RUN handoff polling',
     'main-thread-nopoll': 'VMM on the main thread, handoff sleeping on the futex',
   };
-  lines.push(`ours: mmio-exit / pci-hole per access, the time an exit to userspace adds per access, and what pci-hole saves per boot of ${p.holeAccesses} hole accesses (seed: +${((p.userspaceSecondsPerAccess - p.kernelSecondsPerAccess) * 1e6).toFixed(0)} µs, ${(p.holeAccesses * (p.userspaceSecondsPerAccess - p.kernelSecondsPerAccess) * 1e3).toFixed(0)} ms)`);
+  lines.push('ours: mmio-exit / pci-hole per access, the time an exit to userspace adds per access, and what pci-hole saves',
+    `  per boot of ${p.holeAccesses} hole accesses (seed: +${((p.userspaceSecondsPerAccess - p.kernelSecondsPerAccess) * 1e6).toFixed(0)} µs, ${(p.holeAccesses * (p.userspaceSecondsPerAccess - p.kernelSecondsPerAccess) * 1e3).toFixed(0)} ms)`);
   for (const vmm of VMM_PLACEMENTS) {
     const exit = per('mmio-exit', vmm);
     const hole = per('pci-hole', vmm);
@@ -51,6 +64,6 @@ export function pciHoleTable(results: PciHoleResult[], machine: MachineInfo): st
       lines.push(`    mmio-exit handoffs caught while polling: vCPU thread ${vcpu.successfulPolls} (missed ${vcpu.failedPolls}), VMM ${v.successfulPolls} (missed ${v.failedPolls})`);
     }
   }
-  lines.push('  (an exit here crosses no user/kernel boundary: it costs a function call in the vCPU thread, or a thread handoff; docs/pci-hole.md)');
+  lines.push('  (an exit here crosses no user/kernel boundary: it costs a function call in the vCPU thread, or a thread handoff;', '  docs/pci-hole.md)');
   return lines.join('\n');
 }
