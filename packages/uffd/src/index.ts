@@ -16,4 +16,4 @@ export { Sim, type SimThread, type Step } from './model/sim.js';
 export { SimLock, type SimLockStats } from './model/lock.js';
 export { Processors } from './model/processors.js';
 export { modelSweep, type SweepPoint } from './model/sweep.js';
-export { calibrateCosts, type CalibrateOptions } from './model/calibrate.js';
+export { calibrateCosts, type CalibrateOptions } from './model/calibrate/index.js';

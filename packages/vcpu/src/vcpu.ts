@@ -171,6 +171,8 @@ export class Vcpu {
   }
 
   private async doDestroy(): Promise<void> {
+    // The caller awaits the thread's end: it must keep the program alive until then.
+    this.worker.ref();
     if (!this.dead) {
       Atomics.store(this.kvmRun.i32, DESTROY_WORD, 1);
       this.kvmRun.setState(RUN_STATE_RUN);

@@ -12,7 +12,7 @@ const BOUNDS: Record<(typeof COST_FIELDS)[number], [number, number]> = {
   fdWakeHoldUs: [0, 100],
   fdWakePerEntryUs: [0.001, 1000],
   wakeupUs: [1, 1000],
-  wakeupSlowUs: [1, 1000],
+  wakeupSlowUs: [1, 20000], // a descheduled idle CPU of a busy host: tens of µs, rarely a millisecond or more
   wakeupSlowShare: [0, 1],
   cpuContention: [0, 10],
   readHoldUs: [0, 100],

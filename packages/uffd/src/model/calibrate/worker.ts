@@ -1,5 +1,5 @@
 /**
- * The helper threads of calibrateCosts (calibrate.ts): each runs one role against the real
+ * The helper threads of calibrateCosts (index.ts): each runs one role against the real
  * implementation, in shared memory with the main thread, and reports through the SharedArrayBuffer
  * `sab` (Int32 words and Float64 slots below) or one postMessage at the end. The main thread
  * terminates every one of them.

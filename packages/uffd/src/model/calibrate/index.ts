@@ -1,0 +1,136 @@
+/**
+ * calibrateCosts: a `measured` cost profile for this machine, from microbenchmarks of the real
+ * implementation (@vcpu-rt/core's userfaultfd, host memory and vCPU MMU, run in this thread and in
+ * helper worker threads: worker.ts) and from two real 1-vCPU demand-paging runs, whose
+ * p50 fault latencies are split into the fields that no microbenchmark isolates.
+ *
+ * Every figure is a median: of per-batch means over many iterations (batches of back-to-back calls,
+ * µs per call) or of single timed calls (with the timer's own cost, measured, taken off), each after
+ * a warm-up. Nothing is fitted to a target: the two fields derived from the real runs (exitUs,
+ * faultRetryUs) are what those runs' p50 latencies leave once every directly measured component on
+ * the same path is taken off, by the model's own accounting (see derive() in derive.ts).
+ *
+ * The machine drifts (a shared VM): the microbenchmarks run in sessions spread between the real
+ * runs and their samples are pooled, and the thread wake-up, which can be bimodal (a thread woken
+ * on a CPU the host still polls, or on one it has descheduled), is measured by ping-pongs right
+ * before and after each uffd run; derive() uses the mode the uffd runs were in.
+ */
+import os from 'node:os';
+import type { Userfaultfd } from '@vcpu-rt/core';
+import { checkCostProfile, COST_FIELDS, type CostProfile } from '../costs.js';
+import { type BenchVm, benchVm, faultPathCosts, faultPathSession, waitQueueCosts, waitQueueSession } from './bench-vm.js';
+import { fakeRecord, FULL, MAX_FAKE, QUICK, type CalibrateOptions } from './config.js';
+import { derive, type Measured } from './derive.js';
+import { Helpers } from './helpers.js';
+import { memstressContention, memstressPlainFault } from './plain-fault.js';
+import { realRuns } from './real-runs.js';
+import { sharedLines } from './shared-lines.js';
+import { Bins, f3, now, timerOverheadUs } from './stats.js';
+import { pingpong, realFaulterWake, realReaderWake, remoteWalk, wakeModes, wakeups, type WakeupSamples } from './threads.js';
+
+export type { CalibrateOptions } from './config.js';
+
+/**
+ * Measures this machine and returns a `measured` cost profile (every CostProfile field; see derive()
+ * for how each comes from the measurements). Under ~60 s, under ~10 s with `quick`.
+ */
+export async function calibrateCosts(options: CalibrateOptions = {}): Promise<CostProfile> {
+  const cfg = options.quick === true ? QUICK : FULL;
+  const t0 = now();
+  const say = (s: string): void => options.progress?.(`[${((now() - t0) / 1000).toFixed(1)} s] ${s}`);
+  const timer = timerOverheadUs();
+  say(`calibrating (${cfg.quick ? 'quick' : 'full'}): timer overhead ${f3(timer * 1000)} ns`);
+
+  const helpers = new Helpers();
+  let b: BenchVm | undefined;
+  const extra: Userfaultfd[] = [];
+  try {
+    b = benchVm(cfg.pages);
+    const bench = b;
+    const lines = sharedLines(bench, say);
+    const bins = new Bins();
+    const session = (into: Bins): void => {
+      waitQueueSession(bench, cfg, timer, into);
+      faultPathSession(bench, cfg, into);
+    };
+    // A first session only warms the code up (V8 optimizes a hot function after many calls); the rest count.
+    session(new Bins());
+    session(bins);
+
+    // The real runs, each uffd run between two wake-up ping-pongs (the host's wake-up latency drifts:
+    // it is measured next to the runs it is compared with), then another session of microbenchmarks.
+    // The work each thread of a 1-vCPU uffd run does between being woken and waking the other, from
+    // the microbenchmarks: the vCPU refaults, runs the guest, faults, queues, re-checks and wakes the
+    // reader; the reader reads, resolves and walks.
+    const pongs: WakeupSamples[] = [];
+    let work: [number, number] = [0, 0];
+    const burst = async (): Promise<void> => {
+      const rounds = cfg.quick ? 300 : 600;
+      pongs.push(await wakeups(helpers, [
+        { rounds, workUs: work, skip: 50 },
+        // No work: the shortest sleeps (the other mode, if the rhythm above stays in one).
+        { rounds: rounds >> 1, workUs: [0, 0], skip: 20 },
+      ]));
+      await helpers.terminateAll();
+    };
+    const real = await realRuns(cfg, say, async (_i, guestUs) => {
+      work = [
+        bins.med('install') + guestUs + bins.med('entry') + bins.med('faultIn') + bins.med('enqueue') + bins.med('mustWait') + bins.med('fd:0'),
+        bins.med('waitRead') + bins.med('cont') + bins.med(`walk:${cfg.walkLengths[0]}`),
+      ];
+      await burst();
+    }, async () => {
+      await burst();
+      session(bins);
+    });
+    const wq = waitQueueCosts(bins, cfg, say);
+    const fp = faultPathCosts(bins, say);
+    const modes = wakeModes(pongs.flatMap((p) => [...p.phases[0], ...p.phases[1]]));
+    const offs = pongs.flatMap((p) => p.offsetUs).map((x) => Math.abs(x));
+    const rtts = pongs.flatMap((p) => p.rttUs);
+    say(`wake-up, Atomics.notify → running (${modes.reduce((n, x) => n + x.samples, 0)} samples in ${pongs.length} ping-pongs, working ${f3(work[0])} / ${f3(work[1])} µs or nothing per side): ` +
+      modes.map((x) => `${f3(x.wakeup)} µs (${(x.share * 100).toFixed(0)}%, asleep ${f3(x.idleUs)} µs, the notifier's Atomics.notify ${f3(x.notifySleeper)} µs)`).join(' and ') +
+      `; clock offsets up to ${f3(Math.max(...offs))} µs (ping round trips from ${f3(Math.min(...rtts))} µs)`);
+    const mutex = await pingpong(helpers, cfg, 'mutex', {});
+    say(`SabMutex lock+unlock: ${f3(mutex.same)} µs when this thread took it last, +${f3(mutex.handoff)} µs when the other did`);
+    extra.push(b.vm.host.userfaultfd(), b.vm.host.userfaultfd());
+    const wqp = await pingpong(helpers, cfg, 'wq', { host: b.vm.host, ctxs: [extra[0].id, extra[1].id], recs: [fakeRecord(MAX_FAKE), fakeRecord(MAX_FAKE + 1)] });
+    say(`fault_pending_wqh lock + add/del + unlock: ${f3(wqp.same)} µs by one thread, +${f3(wqp.handoff)} µs when the other thread queued or unlinked last`);
+    const remote = await remoteWalk(helpers, b, cfg, timer);
+    say(`wake walk, records last written by another thread: ${remote.points.map(([B, us]) => `B=${B}: ${f3(us)}`).join(', ')} µs → ${f3(remote.intercept)} µs + ${f3(remote.slope * 1000)} ns/waiter`);
+    const contention = await memstressContention(cfg);
+    say(`plain faults, memstress: ${f3(contention.one)} µs/page with one vCPU running, ${f3(contention.two)} µs per vCPU with two at once → cpuContention ${f3(Math.max(0, contention.two / contention.one - 1))}`);
+    const measured: Measured = { real, contention, wq, fp, mmLines: lines.length, modes, handoff: mutex.handoff, wqHandoff: wqp.handoff, remoteWalkSlope: remote.slope };
+    const { costs: c, mode } = derive(measured, say);
+    // The real sleepers, asleep as long as in the chosen wake-up mode.
+    const fdReal = await realReaderWake(helpers, b, cfg, mode.idleUs, timer);
+    const wakeReal = await realFaulterWake(helpers, b, cfg, mode.idleUs, timer);
+    const plain = await memstressPlainFault(cfg);
+    await helpers.terminateAll();
+    // What the profile's parts add up to for one sleeper, with each wake-up mode's notify cost.
+    const fdSum = modes.map((x) => c.fdWakeHoldUs + Math.max(0, wq.fdWake.slope) + Math.max(0, x.notifySleeper - wq.notifyIdle) + c.wqHandoffUs);
+    const walkSum = modes.map((x) => Math.max(0, wq.wakeMatched - Math.max(0, wq.walk.slope)) + Math.max(0, x.notifySleeper - wq.notifyIdle) + c.walkPerWaiterUs + c.wqHandoffUs);
+    say(`cross-checks (this thread spins beside the sleeper, so the host's placement decides which mode it meets): ` +
+      `wakeReaders with a real reader asleep ${f3(fdReal)} µs (fdWakeHoldUs + fdWakePerEntryUs + wqHandoffUs with each mode's notify: ${fdSum.map(f3).join(' / ')} µs); ` +
+      `UFFDIO_WAKE with a real faulter asleep ${f3(wakeReal)} µs (wakeHoldUs + walkPerWaiterUs + wqHandoffUs: ${walkSum.map(f3).join(' / ')} µs); ` +
+      `plain fault in a vCPU thread (memstress) ${f3(plain.fault - plain.present)} µs/page vs ${f3(fp.plainFault)} µs in this thread`);
+
+    const cpus = os.availableParallelism();
+    const model = os.cpus()[0]?.model?.trim() ?? 'unknown CPU';
+    const source = `measured: ${cpus}-CPU ${model} (os.availableParallelism() = ${cpus}), Node ${process.version}, ${os.platform()} ${os.release()}; ` +
+      `${new Date().toISOString()}; calibrateCosts${cfg.quick ? ' (quick)' : ''}: microbenchmarks of the real implementation (medians of ${cfg.reps} repeats) ` +
+      `and 1-vCPU MINOR demandPaging runs (${cfg.runs} per path; p50 exit ${f3(real.exitP50)} µs, uffd ${f3(real.uffdP50)} µs) split into exitUs and faultRetryUs; ` +
+      `wake-ups ${modes.map((x) => `${f3(x.wakeup)} µs (${(x.share * 100).toFixed(0)}%)`).join(' / ')}, the model draws each wake-up from these modes; method per field: packages/uffd/src/model/calibrate/derive.ts`;
+    const profile = checkCostProfile({ source, ...c }, 'measured profile');
+    for (const k of COST_FIELDS) if (!Number.isFinite(profile[k])) throw new Error(`calibrate: ${k} is not a finite number`);
+    say(`done in ${((now() - t0) / 1000).toFixed(1)} s`);
+    return profile;
+  } finally {
+    await helpers.terminateAll();
+    for (const u of extra) u.close();
+    if (b) {
+      b.uffd.close();
+      await b.vm.close();
+    }
+  }
+}

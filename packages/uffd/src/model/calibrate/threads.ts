@@ -1,0 +1,251 @@
+/** Measurements with helper threads: wake-ups and their modes, lock hand-off ping-pongs, the remote wake walk, wakes of real sleepers. */
+import type { HostMemory } from '@vcpu-rt/core';
+import type { BenchVm } from './bench-vm.js';
+import { ADDR, FAR, fakeRecord, PAGE, type Config } from './config.js';
+import type { Helpers } from './helpers.js';
+import { fitLine, median, now, sleepMs, spinUntil, spinUs } from './stats.js';
+import {
+  CF, CONTROL_BYTES, CW, MAX_ROUNDS, NOTIFY_END, NOTIFY_START, NOTIFY_WOKEN, RESUMED, SPIN_LIMIT_MS, stamp, type PingPongResult,
+} from './worker.js';
+
+// --- 4. measurements with helper threads ---------------------------------------------------------
+
+/** One wake-up: from the notify to the woken thread running, the notifier's Atomics.notify call, how long the woken thread had slept; µs. */
+interface WakeSample {
+  wake: number;
+  notify: number;
+  idle: number;
+}
+
+/** The phases of one wake-up ping-pong (each: its rounds' samples) and the clock calibration. */
+export interface WakeupSamples {
+  phases: WakeSample[][];
+  offsetUs: [number, number];
+  rttUs: [number, number];
+}
+
+/**
+ * Wake-up latency with two helper threads that wake each other in the rhythm of a 1-vCPU uffd
+ * run: role 0 (the vCPU) works `workUs[0]` µs, notifies role 1 and sleeps; role 1 (the reader)
+ * runs, works `workUs[1]` µs, notifies role 0 and sleeps; and so on. Each stamps when its notify
+ * began and when it ran again, on the common clock performance.timeOrigin + performance.now(),
+ * corrected by the residual offset of each helper's clock from this thread's (from ping-pongs: the
+ * one with the shortest round trip). A notify that woke nobody (the other was not asleep yet) is no
+ * sample; the first `skip` rounds of each phase neither.
+ */
+export async function wakeups(helpers: Helpers, phases: { rounds: number; workUs: [number, number]; skip: number }[]): Promise<WakeupSamples> {
+  const sab = new SharedArrayBuffer(CONTROL_BYTES);
+  const c = new Int32Array(sab);
+  const f = new Float64Array(sab);
+  const pings = 200;
+  const roles = [0, 1] as const;
+  const started = [];
+  const spec = phases.map((p) => ({ rounds: p.rounds, workUs: p.workUs }));
+  if (phases.reduce((n, p) => n + p.rounds, 0) > MAX_ROUNDS) throw new RangeError('calibrate: too many wake-up rounds');
+  for (const me of roles) started.push(await helpers.start({ role: 'waker', sab, me, base: performance.timeOrigin, pings, phases: spec }));
+  const offset: [number, number] = [0, 0];
+  const rtt: [number, number] = [Infinity, Infinity];
+  for (const me of roles) {
+    for (let j = 1; j <= pings; j++) {
+      const t1 = now();
+      Atomics.store(c, CW.PING + 16 * me, j);
+      spinUntil(() => Atomics.load(c, CW.PONG + 16 * me) === j, 'a clock pong');
+      const t3 = now();
+      if (t3 - t1 < rtt[me]) {
+        rtt[me] = t3 - t1;
+        offset[me] = f[CF.PONG_T + 8 * me] - (t1 + t3) / 2;
+      }
+    }
+  }
+  Atomics.store(c, CW.GO, 1);
+  Atomics.notify(c, CW.GO);
+  await Promise.all(started.map((x) => x.done));
+  const out: WakeSample[][] = [];
+  let k0 = 0;
+  for (const phase of phases) {
+    const samples: WakeSample[] = [];
+    for (let k = k0 + phase.skip; k < k0 + phase.rounds; k++) {
+      for (const me of roles) {
+        const other = 1 - me;
+        // `me` notified `other` in round k; `other` ran again at RESUMED[other][k].
+        if (f[stamp(me, NOTIFY_WOKEN, k)] !== 1) continue;
+        const start = f[stamp(me, NOTIFY_START, k)] - offset[me];
+        // When `other` went to sleep: after its own notify (role 1's of the round before, role 0's of this round).
+        const slept = other === 1 ? (k > 0 ? f[stamp(1, NOTIFY_END, k - 1)] : NaN) : f[stamp(0, NOTIFY_END, k)];
+        samples.push({
+          wake: (f[stamp(other, RESUMED, k)] - offset[other] - start) * 1000,
+          notify: (f[stamp(me, NOTIFY_END, k)] - f[stamp(me, NOTIFY_START, k)]) * 1000,
+          idle: (start - (slept - offset[other])) * 1000,
+        });
+      }
+    }
+    out.push(samples);
+    k0 += phase.rounds;
+  }
+  return { phases: out, offsetUs: [offset[0] * 1000, offset[1] * 1000], rttUs: [rtt[0] * 1000, rtt[1] * 1000] };
+}
+
+/** A mode of the wake-up latency, µs. */
+export interface WakeMode {
+  wakeup: number;
+  notifySleeper: number;
+  idleUs: number;
+  /** Share of all wake-up samples in this mode. */
+  share: number;
+  samples: number;
+}
+
+/**
+ * Splits wake-up samples into two modes when they have two (Otsu's threshold on log latency;
+ * kept if the modes' medians differ by more than 3× and each holds at least 5% of the samples):
+ * a thread the host wakes on a CPU it still polls, and one it has descheduled. Else one mode.
+ */
+export function wakeModes(samples: readonly WakeSample[]): WakeMode[] {
+  const s = samples.filter((x) => Number.isFinite(x.wake) && x.wake > 0).sort((a, b) => a.wake - b.wake);
+  const mode = (part: readonly WakeSample[]): WakeMode => ({
+    wakeup: median(part.map((x) => x.wake)), notifySleeper: median(part.map((x) => x.notify)), idleUs: median(part.map((x) => x.idle)),
+    share: part.length / Math.max(1, s.length), samples: part.length,
+  });
+  const n = s.length;
+  if (n < 20) return [mode(s)];
+  const logs = s.map((x) => Math.log(x.wake));
+  const prefix = [0];
+  for (const l of logs) prefix.push(prefix[prefix.length - 1] + l);
+  let best = -1;
+  let split = 0;
+  for (let i = 1; i < n; i++) {
+    const m0 = prefix[i] / i;
+    const m1 = (prefix[n] - prefix[i]) / (n - i);
+    const between = i * (n - i) * (m0 - m1) ** 2;
+    if (between > best) {
+      best = between;
+      split = i;
+    }
+  }
+  const lo = mode(s.slice(0, split));
+  const hi = mode(s.slice(split));
+  if (hi.wakeup > 3 * lo.wakeup && lo.share >= 0.05 && hi.share >= 0.05) return [lo, hi];
+  return [mode(s)];
+}
+
+/** Two helpers in turn: per role and repeat, (alternating − same-thread) medians; the median of those. */
+export async function pingpong(helpers: Helpers, cfg: Config, kind: 'mutex' | 'wq', extra: { host?: HostMemory; ctxs?: [number, number]; recs?: [number, number] }): Promise<{ handoff: number; same: number }> {
+  const sab = new SharedArrayBuffer(CONTROL_BYTES);
+  const c = new Int32Array(sab);
+  const turns = cfg.turns & ~1;
+  const base = { role: 'pingpong' as const, sab, kind, turns, reps: cfg.pingReps, host: extra.host?.handle(), ctxs: extra.ctxs, recs: extra.recs };
+  const a = await helpers.start({ ...base, me: 0 });
+  const b = await helpers.start({ ...base, me: 1 });
+  Atomics.store(c, CW.GO, 1);
+  const [r0, r1] = (await Promise.all([a.done, b.done])) as [PingPongResult, PingPongResult];
+  const diffs: number[] = [];
+  const same: number[] = [];
+  for (let rep = 0; rep < cfg.pingReps; rep++) {
+    // mutex: each role's lock/unlock; wq: role 0 queues (a), role 1 unlinks (b), as a faulter and a reader.
+    diffs.push(r0.alt[rep].a - r0.same[rep].a);
+    same.push(r0.same[rep].a);
+    if (kind === 'mutex') {
+      diffs.push(r1.alt[rep].a - r1.same[rep].a);
+      same.push(r1.same[rep].a);
+    } else {
+      diffs.push(r1.alt[rep].b - r1.same[rep].b);
+      same.push(r1.same[rep].b);
+    }
+  }
+  return { handoff: median(diffs), same: median(same) };
+}
+
+/**
+ * The wake walk with every record's line last written by another thread (a helper dequeues and
+ * enqueues the B records again before each timed wake), as the kernel's walk meets the uwq entries
+ * on other CPUs' stacks: single timed wake() calls over a range matching none, per B; the slope.
+ */
+export async function remoteWalk(helpers: Helpers, b: BenchVm, cfg: Config, timer: number): Promise<{ slope: number; intercept: number; points: [number, number][] }> {
+  const sab = new SharedArrayBuffer(CONTROL_BYTES);
+  const c = new Int32Array(sab);
+  const max = Math.max(...cfg.remoteWalkLengths);
+  const records = Array.from({ length: max }, (_, i) => fakeRecord(i));
+  const { done } = await helpers.start({ role: 'enqueuer', sab, host: b.vm.host.handle(), ctx: b.uffd.id, records, addrBase: ADDR });
+  const points: [number, number][] = [];
+  let j = 0;
+  try {
+    for (const B of cfg.remoteWalkLengths) {
+      const us: number[] = [];
+      for (let s = 0; s < Math.max(10, cfg.samples / 4) + 2; s++) {
+        Atomics.store(c, CW.COUNT, B);
+        Atomics.store(c, CW.REQ, ++j);
+        Atomics.notify(c, CW.REQ);
+        const limit = now() + SPIN_LIMIT_MS;
+        while (Atomics.load(c, CW.ACK) !== j) {
+          Atomics.wait(c, CW.ACK, j - 1, 5);
+          if (now() > limit) throw new Error('calibrate: the enqueuer helper stopped answering');
+        }
+        const t0 = now();
+        b.ctx.wake(FAR, PAGE);
+        const t = (now() - t0) * 1000 - timer;
+        if (s >= 2) us.push(t);
+      }
+      points.push([B, median(us)]);
+    }
+  } finally {
+    Atomics.store(c, CW.STOP, 1);
+    Atomics.notify(c, CW.REQ);
+  }
+  await done;
+  b.ctx.wake(ADDR, max * PAGE);
+  return { ...fitLine(points.map((p) => p[0]), points.map((p) => p[1])), points };
+}
+
+/** wakeReaders() with one real reader asleep in Userfaultfd.wait (pollWait), single timed calls. */
+export async function realReaderWake(helpers: Helpers, b: BenchVm, cfg: Config, idleUs: number, timer: number): Promise<number> {
+  const sab = new SharedArrayBuffer(CONTROL_BYTES);
+  const c = new Int32Array(sab);
+  const { done } = await helpers.start({ role: 'reader', sab, host: b.vm.host.handle(), uffd: b.uffd.handle() });
+  const us: number[] = [];
+  try {
+    for (let s = 0; s < Math.max(10, cfg.samples / 3); s++) {
+      const r = Atomics.load(c, CW.ROUNDS);
+      spinUntil(() => b.ctx.fdWqh.count() === 1, 'the reader to park');
+      spinUs(idleUs);
+      const t0 = now();
+      b.ctx.wakeReaders();
+      const t = (now() - t0) * 1000 - timer;
+      const limit = now() + SPIN_LIMIT_MS;
+      while (Atomics.load(c, CW.ROUNDS) === r) {
+        Atomics.wait(c, CW.ROUNDS, r, 5);
+        if (now() > limit) throw new Error('calibrate: the reader helper stopped answering');
+      }
+      if (s >= 1) us.push(t);
+    }
+  } finally {
+    Atomics.store(c, CW.STOP, 1);
+  }
+  for (let i = 0; i < 2000; i++) {
+    b.ctx.wakeReaders();
+    if (await Promise.race([done.then(() => true), sleepMs(1).then(() => false)])) break;
+  }
+  return median(us);
+}
+
+/** The wake walk with one real faulter asleep in handle_userfault on the page, single timed UFFDIO_WAKE walks (no resolution, so it faults again). */
+export async function realFaulterWake(helpers: Helpers, b: BenchVm, cfg: Config, idleUs: number, timer: number): Promise<number> {
+  const sab = new SharedArrayBuffer(CONTROL_BYTES);
+  const page = b.hva + (b.pages - 1) * PAGE;
+  const { done } = await helpers.start({ role: 'faulter', sab, host: b.vm.host.handle(), hva: page });
+  const us: number[] = [];
+  try {
+    for (let s = 0; s < Math.max(10, cfg.samples / 3); s++) {
+      spinUntil(() => b.ctx.faultPendingWqh.count() === 1, 'the faulter to queue');
+      spinUs(idleUs);
+      const t0 = now();
+      b.ctx.wake(page, PAGE);
+      const t = (now() - t0) * 1000 - timer;
+      if (s >= 1) us.push(t);
+    }
+  } finally {
+    // Resolve the page: the faulter's read completes.
+    b.uffd.continue(page, PAGE);
+  }
+  await done;
+  return median(us);
+}
