@@ -363,5 +363,3 @@ export function sumUffdStats(list: readonly UffdStats[]): UffdStats {
   out.wakes.meanWalked = out.wakes.walks ? out.wakes.walked / out.wakes.walks : 0;
   return out;
 }
-
-export { R_RELEASED, R_WOKEN, R_WAKEN, C_EEXIST, C_COPIES, C_ZEROPAGES, C_CONTINUES };

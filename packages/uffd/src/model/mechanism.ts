@@ -95,16 +95,14 @@ export function* uffdVcpu(env: MechanismEnv, u: SimUffd, self: SimThread, index:
     yield cpu(c.mustWaitUs);
     // wake_up_poll(&ctx->fd_wqh, EPOLLIN): __wake_up_common with nr_exclusive 1.
     yield lock(u.fdWqh);
+    // Parked readers are all woken (and removed) as they are visited: visited = woken.
     let visited = 0;
-    let woken = 0;
     while (u.parked.length > 0) {
-      const r = u.parked.shift()!;
+      env.sim.wake(u.parked.shift()!, env.wakeup());
       visited++;
-      woken++;
-      env.sim.wake(r, env.wakeup());
       if (env.wake === 'exclusive') break;
     }
-    u.readerWakeups += woken;
+    u.readerWakeups += visited;
     yield cpu(c.fdWakeHoldUs + c.fdWakePerEntryUs * visited);
     yield unlock(u.fdWqh);
     // schedule(): until a wake walk finds this waiter.
