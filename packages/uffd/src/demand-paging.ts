@@ -14,6 +14,7 @@ import {
 import { createVcpu, type KvmExit, type Vcpu } from '@vcpu-rt/vcpu';
 import {
   GUEST_END, GUEST_FAULT_BYTES, GUEST_GCS, GUEST_MEASURED, GUEST_PRESENT_BYTES, GUEST_START, GUEST_WRONG_WORDS, type DemandPagingGuestArgs,
+  WARMUP_SYNCS,
 } from './guest/demand-paging-guest.js';
 import type { ReaderData } from './handler/reader-worker.js';
 import {
@@ -163,8 +164,10 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
     hooks.started?.({ readers, vcpus });
     const runAll = (): Promise<KvmExit[]> => Promise.race([Promise.all(vcpus.map((v) => v.run())), readerDeath]);
     if (o.warmupPages > 0) {
-      for (const [i, e] of (await runAll()).entries()) {
-        if (e.reason !== KVM_EXIT_IO || e.ucall.cmd !== 'sync') throw new Error(`vCPU ${i} exited with reason ${e.reason} instead of ending its warm-up`);
+      for (let s = 0; s < WARMUP_SYNCS; s++) {
+        for (const [i, e] of (await runAll()).entries()) {
+          if (e.reason !== KVM_EXIT_IO || e.ucall.cmd !== 'sync') throw new Error(`vCPU ${i} exited with reason ${e.reason} instead of ending its warm-up`);
+        }
       }
       // Every thread is idle now: V8's background compiler finishes the optimized fault path
       // it started during the warm-up, rather than racing the measured pass for the CPUs.

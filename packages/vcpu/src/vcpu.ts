@@ -139,7 +139,8 @@ export class Vcpu {
       this.poll.update((performance.now() - t0) * 1e6);
     } finally {
       this.running = false;
-      this.worker.unref();
+      // A destroy() that began meanwhile holds the program alive until the thread has ended.
+      if (!this.destroyed) this.worker.unref();
     }
     if (this.kvmRun.state === RUN_STATE_FAILED) {
       const f = this.kvmRun.failure();

@@ -246,6 +246,17 @@ test('a program that never destroys its vCPU still exits when its work is done (
   t.regex(r.stdout, /guest done/);
 });
 
+test('destroy() while run() is pending, in a program awaiting nothing else: it lives until destroy() resolves, then closes its VM', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const script = new URL('./fixtures/destroy-during-run.js', import.meta.url);
+  for (let i = 0; i < 5; i++) {
+    const r = spawnSync(process.execPath, [script.pathname], { encoding: 'utf8', timeout: 15_000 });
+    t.is(r.signal, null, 'killed by the 15 s timeout');
+    t.is(r.status, 0, `exit code (13: the event loop emptied while destroy() was pending); stderr: ${r.stderr}`);
+    t.regex(r.stdout, /destroyed; run\(\) settled: .*\nclosed/);
+  }
+});
+
 test('a module guest that fails to load is reported with its file: a syntax error, a missing file', async (t) => {
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');

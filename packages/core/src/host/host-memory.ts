@@ -19,8 +19,13 @@ import { UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, UFFD_PAGEFAUL
 /** Most bytes one read returns (read(2) returns at most MAX_RW_COUNT = INT_MAX & PAGE_MASK). */
 export const MAX_RW_BYTES = 0x7fff_f000;
 
-/** Where top-down mmap placement starts (below the stack, like mm->mmap_base). */
-export const MMAP_BASE = 0x7f00_0000_0000;
+/**
+ * Where top-down mmap placement starts (below the stack, like mm->mmap_base). It sits below 8 TiB
+ * (2^43) rather than near 128 TiB as on x86-64 so that every host page number (hva / 4096) is below
+ * 2^31: V8 passes such a number between functions as a small integer, where a larger one is boxed
+ * in a fresh HeapNumber at every call that is not inlined (docs/host-memory.md, "Address space").
+ */
+export const MMAP_BASE = 0x7f0_0000_0000;
 /** Most VMAs a process may have (vm.max_map_count). */
 export const MAX_MAP_COUNT = 65530;
 
@@ -297,7 +302,7 @@ export class HostMemory {
       check(this.isMapped(start, end), 'ENOMEM', () => `madvise: [${hex(start)}, ${hex(end)}) is not fully mapped`);
     } else if (advice === 'populate_write') {
       for (let a = start; a < end; a += PAGE_SIZE) {
-        if (this.lookupFrame(a) < 0) throw new KvmError('ENOMEM', `madvise: ${hex(a)} is not mapped`);
+        if (this.lookupPage(a / PAGE_SIZE) < 0) throw new KvmError('ENOMEM', `madvise: ${hex(a)} is not mapped`);
         while (this.faultIn(a) === VM_FAULT_USERFAULT) this.userfaultOrEfault('madvise(MADV_POPULATE_WRITE)');
       }
     } else {
@@ -321,7 +326,7 @@ export class HostMemory {
         let frame: number;
         try {
           // A read fault: the zero page for absent anonymous memory, the page cache for a memfd.
-          frame = this.lookupFrame(a);
+          frame = this.lookupPage(Math.floor(a / PAGE_SIZE));
           if (frame < 0) throw new KvmError('EFAULT', `host read at ${hex(a)}: not mapped`);
           if (frame === 0) frame = this.faultIn(a, FAULT_FLAG_ZERO_OK); // the exact address: UFFD_FEATURE_EXACT_ADDRESS reports it
           if (frame > 0) out.set(this.frameBytes.subarray(frame * PAGE_SIZE + off, frame * PAGE_SIZE + off + n), done);
@@ -392,7 +397,7 @@ export class HostMemory {
       let ok = true;
       let a = start;
       while (a < end) {
-        const i = this.vmaFind(a);
+        const i = this.vmaFind(Math.floor(a / PAGE_SIZE));
         if (i < 0) { ok = false; break; }
         a = this.vmas[i * VMA_FIELDS + VMA_END];
       }
@@ -455,7 +460,7 @@ export class HostMemory {
     const v = this.vmas;
     for (;;) {
       const seq = this.readBegin();
-      const vi = this.vmaFind(addr);
+      const vi = this.vmaFind(vpn);
       if (vi < 0) {
         if (this.readRetry(seq)) continue;
         throw new KvmError('EFAULT', `host page fault at ${hex(addr)}: not mapped`);
@@ -578,13 +583,13 @@ export class HostMemory {
    * missing memfd page is still not cached, and the range is still registered with the context.
    */
   private userfaultfdMustWait(c: number): boolean {
-    const a = this.ufAddr - (this.ufAddr % PAGE_SIZE);
+    const vpn = Math.floor(this.ufAddr / PAGE_SIZE);
     for (;;) {
       const seq = this.readBegin();
-      const vi = this.vmaFind(a);
+      const vi = this.vmaFind(vpn);
       let wait = vi >= 0 && this.vmas[vi * VMA_FIELDS + VMA_UFFD] === c + 1;
       if (wait) {
-        const leaf = this.pageTable.leaf(Math.floor(a / PAGE_SIZE), false);
+        const leaf = this.pageTable.leaf(vpn, false);
         wait = leaf < 0 || Atomics.load(this.pt, leaf) === 0;
         if (wait && this.ufEntry >= 0 && !(this.ufFlags & UFFD_PAGEFAULT_FLAG_MINOR)) wait = this.pageCaches.frame(this.ufEntry) === 0;
       }
@@ -594,27 +599,27 @@ export class HostMemory {
 
   /**
    * @internal mfill_atomic for userfaultfd context `c`: UFFDIO_COPY (from `src` at `srcOff`),
-   * UFFDIO_ZEROPAGE or UFFDIO_CONTINUE of [dst, dst + len), page by page. Returns the bytes done;
-   * when it stops early, mfillError names the errno of the page it stopped at. Wakes nobody.
+   * UFFDIO_ZEROPAGE or UFFDIO_CONTINUE of `pages` pages from page number `first`. Returns the pages
+   * done; when it stops early, mfillError names the errno of the page it stopped at. Wakes nobody.
+   * Page numbers rather than addresses: they stay small integers across calls (MMAP_BASE).
    */
-  mfillAtomic(c: number, op: 'copy' | 'zeropage' | 'continue', dst: number, len: number, src: Uint8Array | undefined, srcOff: number): number {
+  mfillAtomic(c: number, op: 'copy' | 'zeropage' | 'continue', first: number, pages: number, src: Uint8Array | undefined, srcOff: number): number {
     this.mfillError = '';
     let done = 0;
-    while (done < len) {
-      const err = this.mfillPage(c, op, dst + done, src, srcOff + done);
+    while (done < pages) {
+      const err = this.mfillPage(c, op, first + done, src, srcOff + done * PAGE_SIZE);
       if (err !== '') {
         this.mfillError = err;
         break;
       }
-      done += PAGE_SIZE;
+      done++;
     }
     return done;
   }
 
   /** One page of mfillAtomic; '' on success, else the errno code. */
-  private mfillPage(c: number, op: 'copy' | 'zeropage' | 'continue', addr: number, src: Uint8Array | undefined, srcOff: number): '' | 'EEXIST' | 'ENOENT' | 'EINVAL' | 'EFAULT' | 'ENOMEM' {
+  private mfillPage(c: number, op: 'copy' | 'zeropage' | 'continue', vpn: number, src: Uint8Array | undefined, srcOff: number): '' | 'EEXIST' | 'ENOENT' | 'EINVAL' | 'EFAULT' | 'ENOMEM' {
     const v = this.vmas;
-    const vpn = addr / PAGE_SIZE;
     const idx = this.readLock();
     // A memfd page this call put in the page cache: a retry after a racing unmap maps it again
     // rather than finding it there and answering EEXIST to itself.
@@ -622,7 +627,7 @@ export class HostMemory {
     try {
       for (;;) {
         const seq = this.readBegin();
-        const vi = this.vmaFind(addr);
+        const vi = this.vmaFind(vpn);
         // find_dst_vma: the range must be registered with this context.
         if (vi < 0 || v[vi * VMA_FIELDS + VMA_UFFD] !== c + 1) {
           if (this.readRetry(seq)) continue;
@@ -786,13 +791,18 @@ export class HostMemory {
 
   /** The frame mapped at `addr`: > 0 present, 0 mapped but absent, -1 not mapped. */
   lookupFrame(addr: number): number {
+    return this.lookupPage(Math.floor(addr / PAGE_SIZE));
+  }
+
+  /** @internal lookupFrame by page number (hva / PAGE_SIZE), as the fault paths call it: no boxed address. */
+  lookupPage(vpn: number): number {
     for (;;) {
       const seq = this.readBegin();
-      if (this.vmaFind(addr) < 0) {
+      if (this.vmaFind(vpn) < 0) {
         if (this.readRetry(seq)) continue;
         return -1;
       }
-      const leaf = this.pageTable.leaf(Math.floor(addr / PAGE_SIZE), false);
+      const leaf = this.pageTable.leaf(vpn, false);
       const f = leaf < 0 ? 0 : Atomics.load(this.pt, leaf);
       if (!this.readRetry(seq)) return f;
     }
@@ -955,8 +965,9 @@ export class HostMemory {
     Atomics.notify(this.ctl, MM_SEQ);
   }
 
-  /** Index of the VMA containing `addr`, or -1 (binary search; caller validates with the seqcount). */
-  private vmaFind(addr: number): number {
+  /** Index of the VMA containing page `vpn`, or -1 (binary search; caller validates with the seqcount). */
+  private vmaFind(vpn: number): number {
+    const addr = vpn * PAGE_SIZE;
     let lo = 0;
     let hi = Atomics.load(this.ctl, NR_VMAS) - 1;
     const v = this.vmas;

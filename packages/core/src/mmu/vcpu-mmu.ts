@@ -104,12 +104,13 @@ export class VcpuMmu {
 
         const seq = vm.ctl.mmuInvalidateSeq();
         const rel = gfn - r.baseGfn(ref);
-        const hva = r.userspaceAddr(ref) + rel * PAGE_SIZE;
+        // The host page number, not the hva: it stays a small integer across calls (MMAP_BASE).
+        const vpn = r.userspaceAddr(ref) / PAGE_SIZE + rel;
         const host = vm.host;
         const hidx = host.readLock();
         let userfault = false;
         try {
-          let frame = host.lookupFrame(hva);
+          let frame = host.lookupPage(vpn);
           if (frame < 0) return this.fault(0, gfn, RET_PF_EFAULT); // no VMA: hva_to_pfn fails
           if (frame === 0) {
             if (flags & KVM_MEM_ABSENT_MAPPING_FAULT) {
@@ -122,7 +123,7 @@ export class VcpuMmu {
             }
             try {
               // hva_to_pfn_slow: GUP, with FOLL_WRITE for a write fault.
-              frame = host.faultIn(hva, write ? FAULT_FLAG_WRITE : 0);
+              frame = host.faultIn(vpn * PAGE_SIZE, write ? FAULT_FLAG_WRITE : 0);
             } catch (e) {
               if (e instanceof KvmError) return this.fault(0, gfn, RET_PF_EFAULT);
               throw e;

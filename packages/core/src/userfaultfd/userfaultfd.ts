@@ -42,6 +42,15 @@ function checkRange(op: string, start: number, len: number): void {
   if (start + len > TASK_SIZE_MAX) throw new KvmError('EINVAL', `${op}: range ends past TASK_SIZE_MAX`);
 }
 
+/**
+ * checkRange on a range given in pages (`first` = start / PAGE_SIZE): the integer test passes every
+ * valid range without a call; anything else is re-checked as bytes for the message.
+ */
+function checkPages(op: string, first: number, pages: number): void {
+  if (Number.isInteger(first) && first >= 0 && Number.isInteger(pages) && pages > 0 && first + pages <= TASK_SIZE_MAX / PAGE_SIZE) return;
+  checkRange(op, first * PAGE_SIZE, pages * PAGE_SIZE);
+}
+
 /** A userfaultfd: UFFDIO_API, REGISTER, UNREGISTER, COPY, ZEROPAGE, CONTINUE, WAKE, read, poll, close. */
 export class Userfaultfd {
   private readonly ctx: UffdCtx;
@@ -148,35 +157,42 @@ export class Userfaultfd {
    */
   copy(dst: number, src: Uint8Array, mode = 0, srcOffset = 0, len = src.length - srcOffset): number {
     if (!(src instanceof Uint8Array)) throw new KvmError('EINVAL', 'UFFDIO_COPY: src must be a Uint8Array');
-    return this.mfill('UFFDIO_COPY', 'copy', dst, len, mode, src, srcOffset, C_COPIES);
+    if (typeof dst !== 'number' || typeof len !== 'number') checkRange('UFFDIO_COPY', dst, len);
+    // In pages from here on: an hva is above 2^31 and would be boxed at each call not inlined.
+    return this.mfill('UFFDIO_COPY', 'copy', dst / PAGE_SIZE, len / PAGE_SIZE, mode, src, srcOffset, C_COPIES);
   }
 
   /** UFFDIO_ZEROPAGE: zero-filled pages over [start, start + len) of an anonymous registration. */
   zeropage(start: number, len: number, mode = 0): number {
-    return this.mfill('UFFDIO_ZEROPAGE', 'zeropage', start, len, mode, undefined, 0, C_ZEROPAGES);
+    if (typeof start !== 'number' || typeof len !== 'number') checkRange('UFFDIO_ZEROPAGE', start, len);
+    return this.mfill('UFFDIO_ZEROPAGE', 'zeropage', start / PAGE_SIZE, len / PAGE_SIZE, mode, undefined, 0, C_ZEROPAGES);
   }
 
   /** UFFDIO_CONTINUE: maps the page-cache pages of a MINOR registration over [start, start + len). */
   continue(start: number, len: number, mode = 0): number {
-    return this.mfill('UFFDIO_CONTINUE', 'continue', start, len, mode, undefined, 0, C_CONTINUES);
+    if (typeof start !== 'number' || typeof len !== 'number') checkRange('UFFDIO_CONTINUE', start, len);
+    return this.mfill('UFFDIO_CONTINUE', 'continue', start / PAGE_SIZE, len / PAGE_SIZE, mode, undefined, 0, C_CONTINUES);
   }
 
-  private mfill(name: string, op: 'copy' | 'zeropage' | 'continue', dst: number, len: number, mode: number, src: Uint8Array | undefined, srcOff: number, counter: number): number {
+  /** The three mfill ioctls over `pages` pages from page number `first`; returns bytes done. */
+  private mfill(name: string, op: 'copy' | 'zeropage' | 'continue', first: number, pages: number, mode: number, src: Uint8Array | undefined, srcOff: number, counter: number): number {
     this.ready(name);
-    checkRange(name, dst, len);
+    checkPages(name, first, pages);
     if (mode !== 0 && mode !== UFFDIO_COPY_MODE_DONTWAKE) throw new KvmError('EINVAL', `${name}: mode must be 0 or DONTWAKE (got ${String(mode)})`);
     // A source too short for len fails before any page is filled: a page filled but never woken would hang its faulter.
-    if (src !== undefined && !(srcOff >= 0 && srcOff + len <= src.length)) throw new KvmError('EFAULT', `${name}: source [${srcOff}, ${srcOff + len}) is outside the ${src.length}-byte buffer`);
-    const done = this.host.mfillAtomic(this.id, op, dst, len, src, srcOff);
+    if (src !== undefined && !(srcOff >= 0 && srcOff + pages * PAGE_SIZE <= src.length)) {
+      throw new KvmError('EFAULT', `${name}: source [${srcOff}, ${srcOff + pages * PAGE_SIZE}) is outside the ${src.length}-byte buffer`);
+    }
+    const done = this.host.mfillAtomic(this.id, op, first, pages, src, srcOff);
     const err = this.host.mfillError;
     if (done > 0) {
-      this.ctx.count(counter, done / PAGE_SIZE);
-      if (!(mode & UFFDIO_COPY_MODE_DONTWAKE)) this.ctx.wake(dst, done);
+      this.ctx.count(counter, done);
+      if (!(mode & UFFDIO_COPY_MODE_DONTWAKE)) this.ctx.wake(first * PAGE_SIZE, done * PAGE_SIZE);
     }
-    if (err === '') return done;
+    if (err === '') return done * PAGE_SIZE;
     if (err === 'EEXIST') this.ctx.count(C_EEXIST);
-    const at = dst + done;
-    if (done > 0) throw new KvmError('EAGAIN', `${name}: ${done} of ${len} bytes done; the page at ${hex(at)} failed with ${err}`);
+    const at = (first + done) * PAGE_SIZE;
+    if (done > 0) throw new KvmError('EAGAIN', `${name}: ${done * PAGE_SIZE} of ${pages * PAGE_SIZE} bytes done; the page at ${hex(at)} failed with ${err}`);
     throw new KvmError(err, mfillMessage(name, err, at));
   }
 

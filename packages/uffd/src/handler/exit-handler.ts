@@ -25,13 +25,12 @@ export function postcopyExitHandler(args: unknown, env: VmmEnv): ExitHandler {
     const p = Math.floor((exit.memoryFault.gpa - base) / 4096);
     if (p < 0 || p >= pages) return false;
     if (Atomics.compareExchange(claims, p, PAGE_ABSENT, PAGE_FETCHING) === PAGE_ABSENT) {
-      const at = hva + p * 4096;
       // uffd i covers pages [i * pagesPerUffd, (i + 1) * pagesPerUffd); the last one the warm-up regions too.
-      if (resolvePage(uffds[Math.min(uffds.length - 1, Math.floor(p / pagesPerUffd))], server, mode, p, at, false)) {
+      if (resolvePage(uffds[Math.min(uffds.length - 1, Math.floor(p / pagesPerUffd))], server, mode, p, hva, false)) {
         Atomics.add(counters, RUN_EXIT_RESOLVED, 1);
       } else {
         Atomics.add(counters, RUN_EXIT_EEXIST, 1);
-        host.madvise(at, 4096, 'populate_write');
+        host.madvise(hva + p * 4096, 4096, 'populate_write');
       }
       // Atomics.notify takes V8's process-wide futex lock: only when a loser sleeps on the page.
       if (Atomics.exchange(claims, p, PAGE_PRESENT) === PAGE_WAITED) Atomics.notify(claims, p);

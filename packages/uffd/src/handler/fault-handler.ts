@@ -13,7 +13,7 @@ import { resolvePage } from './resolve.js';
 export function serveFault(msg: UffdMsg, uffd: Userfaultfd, server: PageServer, layout: PostcopyLayout, counters: Int32Array): void {
   const page = msg.address - (msg.address % 4096);
   const p = (page - layout.hva) / 4096;
-  if (resolvePage(uffd, server, layout.mode, p, page, true)) {
+  if (resolvePage(uffd, server, layout.mode, p, layout.hva, true)) {
     Atomics.add(counters, RUN_READER_RESOLVED, 1);
     return;
   }
