@@ -18,6 +18,11 @@ import { benchDemandPaging, PAGING_PATHS, type PagingPath } from './bench/demand
 import { demandPagingTable } from './bench/demand-paging-report.js';
 import { TABLE_A, TABLE_A_SOURCE } from './bench/published-postcopy.js';
 import { HANDOFF_POLL_NS_DEFAULT, PCI_HOLE_STRATEGIES, type PciHoleStrategy } from '@vcpu-rt/vcpu';
+import { PUBLISHED, PUBLISHED_SOURCE } from './bench/published.js';
+import { PCI_HOLE_PUBLISHED, PCI_HOLE_PUBLISHED_SOURCE } from './bench/pci-hole-report.js';
+import { commandProgress, emit, type OutputFlags } from './commands/bench-output.js';
+import { addReportCommand } from './commands/report.js';
+import { registerRunCommands } from './commands/run.js';
 
 function intList(name: string, min: number, max: number) {
   return (value: string): number[] => {
@@ -59,14 +64,21 @@ bench.command('memslots')
   }, 0.3)
   .option('--json', 'print one JSON document instead of the table')
   .option('--wide', 'the table with [min, max] and the units spelled out (wider than 120 columns)')
-  .action(async (o: { slots: number[]; impl: MemslotImpl[]; repeat: number; moveSeconds: number; json?: boolean; wide?: boolean }) => {
+  .option('--out <dir>', 'also write result.json and report.html (charts beside the published figures) into <dir>')
+  .action(async (o: OutputFlags & { slots: number[]; impl: MemslotImpl[]; repeat: number; moveSeconds: number; wide?: boolean }) => {
+    const startedAt = new Date();
     const machine = machineInfo();
+    const progress = commandProgress('memslots');
     const results = await benchMemslots({
       slots: o.slots, impls: o.impl, repeats: o.repeat, moveSeconds: o.moveSeconds,
-      progress: (line) => process.stderr.write(`${line}\n`),
+      progress: (line, done, total) => progress.step(line, done, total),
     });
-    if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'memslots', machine, results }, null, 2)}\n`);
-    else process.stdout.write(`${memslotTable(results, machine, { wide: o.wide === true })}\n`);
+    progress.stop();
+    const published = { source: PUBLISHED_SOURCE, before: 'array (pre-5.17)', after: 'tree (5.17+)', unit: 'seconds per iteration; move: per iteration of 2 moves', figures: PUBLISHED };
+    await emit({
+      kind: 'bench-memslots', title: 'Memslots: tree against array, beside seed 004', startedAt,
+      data: { bench: 'memslots', machine, published, results }, table: () => memslotTable(results, machine, { wide: o.wide === true }),
+    }, o);
   });
 
 function listOf<T extends string>(name: string, allowed: readonly T[]) {
@@ -86,31 +98,42 @@ bench.command('pci-hole')
   .option('--run-poll-ns <ns>', 'largest KVM_RUN handoff poll window of the main-thread placement (KVM\'s halt_poll_ns)', nonNegativeInt('--run-poll-ns'), HANDOFF_POLL_NS_DEFAULT)
   .option('--json', 'print one JSON document instead of the table')
   .option('--wide', 'the table with the first scan and [min, max] too (wider than 120 columns)')
-  .action(async (o: { strategy: PciHoleStrategy[]; vmm: VmmPlacement[]; repeat: number; strayWrites: number; runPollNs: number; json?: boolean; wide?: boolean }) => {
+  .option('--out <dir>', 'also write result.json and report.html (charts beside the published figures) into <dir>')
+  .action(async (o: OutputFlags & { strategy: PciHoleStrategy[]; vmm: VmmPlacement[]; repeat: number; strayWrites: number; runPollNs: number; wide?: boolean }) => {
+    const startedAt = new Date();
     const machine = machineInfo();
+    const progress = commandProgress('pci-hole');
     const results = await benchPciHole({
       strategies: o.strategy, vmm: o.vmm, repeats: o.repeat, strayWrites: o.strayWrites, runPollNs: o.runPollNs,
-      progress: (line) => process.stderr.write(`${line}\n`),
+      progress: (line, done, total) => progress.step(line, done, total),
     });
+    progress.stop();
     // API.md: one row per strategy in `results` (the first placement asked for); the others apart.
     const primary = o.vmm[0];
     const doc = {
       bench: 'pci-hole', machine, vmm: primary, results: results.filter((r) => r.vmm === primary),
       otherPlacements: results.filter((r) => r.vmm !== primary),
+      published: { source: PCI_HOLE_PUBLISHED_SOURCE, ...PCI_HOLE_PUBLISHED },
     };
-    if (o.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else process.stdout.write(`${pciHoleTable(results, machine, { wide: o.wide === true })}\n`);
+    await emit({
+      kind: 'bench-pci-hole', title: 'PCI holes: five strategies, beside seed 000', startedAt,
+      data: doc, table: () => pciHoleTable(results, machine, { wide: o.wide === true }),
+    }, o);
   });
 
 bench.command('vcpu')
   .description('the guest-access hit path: one vCPU, and two on disjoint memory')
   .option('--repeat <n>', 'timed rounds (the median is reported)', boundedInt('--repeat', 1, 1000), 9)
   .option('--json', 'print one JSON document instead of the table')
-  .action(async (o: { repeat: number; json?: boolean }) => {
+  .option('--out <dir>', 'also write result.json and report.html (charts beside the published figures) into <dir>')
+  .action(async (o: OutputFlags & { repeat: number }) => {
+    const startedAt = new Date();
     const machine = machineInfo();
-    const results = await benchVcpu(o.repeat);
-    if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'vcpu', machine, results }, null, 2)}\n`);
-    else process.stdout.write(`${vcpuTable(results, machine)}\n`);
+    const progress = commandProgress('vcpu');
+    const results = await benchVcpu(o.repeat, (line, done, total) => progress.step(line, done, total));
+    progress.stop();
+    // No published figure exists for the hit path, so the document carries none.
+    await emit({ kind: 'bench-vcpu', title: 'The guest-access hit path', startedAt, data: { bench: 'vcpu', machine, results }, table: () => vcpuTable(results, machine) }, o);
   });
 
 /** A byte size: an integer with an optional K, M or G suffix (powers of 1024), page aligned. */
@@ -159,7 +182,7 @@ function costsOrExit(name: string) {
 /** demand_paging_test's flags, shared by `bench demand-paging` and `model demand-paging`. */
 interface PagingFlags {
   vcpus: number[]; bytesPerVcpu: number; uffdMode: 'missing' | 'minor'; singleUffd: boolean; readers: number | 'per-vcpu'; delayUs: number;
-  path: PagingPath[]; overlap: boolean; fetchLatencyUs: number; wake: 'all' | 'exclusive'; json?: boolean;
+  path: PagingPath[]; overlap: boolean; fetchLatencyUs: number; wake: 'all' | 'exclusive'; json?: boolean; out?: string;
 }
 
 function pagingOptions(cmd: Command, maxVcpus: number, defaultVcpus: number[]): Command {
@@ -182,7 +205,8 @@ function pagingOptions(cmd: Command, maxVcpus: number, defaultVcpus: number[]): 
       if (v !== 'all' && v !== 'exclusive') throw new InvalidArgumentError(`--wake must be all or exclusive (got '${v}')`);
       return v;
     }, DEMAND_PAGING_DEFAULTS.wake)
-    .option('--json', 'print one JSON document instead of the table');
+    .option('--json', 'print one JSON document instead of the table')
+    .option('--out <dir>', 'also write result.json and report.html (charts beside the published figures) into <dir>');
 }
 
 /** The DemandPagingOptions the flags say (all but vcpus and exits). */
@@ -198,31 +222,40 @@ pagingOptions(bench.command('demand-paging'), MAX_REAL_VCPUS, [1, 2, 4, 8])
   .option('--warmup-pages <n>', 'pages each vCPU faults before the measured pass (JIT warm-up)', boundedInt('--warmup-pages', 0, 65536), DEMAND_PAGING_DEFAULTS.warmupPages)
   .option('--repeat <n>', 'runs of each path and vCPU count (the median is reported)', boundedInt('--repeat', 1, 100), 3)
   .action(async (o: PagingFlags & { warmupPages: number; repeat: number }) => {
+    const startedAt = new Date();
     const machine = machineInfo();
+    const progress = commandProgress('demand-paging');
     const results = await benchDemandPaging({
       ...pagingConfig(o), vcpus: o.vcpus, paths: o.path, repeats: o.repeat, warmupPages: o.warmupPages,
-      progress: (line) => process.stderr.write(`${line}\n`),
+      progress: (line, done, total) => progress.step(line, done, total),
     });
-    if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'demand-paging', machine, published: { source: TABLE_A_SOURCE, rows: TABLE_A }, results }, null, 2)}\n`);
-    else process.stdout.write(`${demandPagingTable(results, machine)}\n`);
+    progress.stop();
+    await emit({
+      kind: 'bench-demand-paging', title: 'Demand paging: uffd against memory-fault exits, beside table A', startedAt,
+      data: { bench: 'demand-paging', machine, published: { source: TABLE_A_SOURCE, rows: TABLE_A }, results }, table: () => demandPagingTable(results, machine),
+    }, o);
   });
 
 bench.command('model')
   .description('how fast the discrete-event model runs: events per second, and table A\'s sweep on the pool')
   .option('--repeat <n>', 'timed simulations (the median is reported)', boundedInt('--repeat', 1, 100), 5)
   .option('--json', 'print one JSON document')
-  .action(async (o: { repeat: number; json?: boolean }) => {
+  .option('--out <dir>', 'also write result.json and report.html (charts beside the published figures) into <dir>')
+  .action(async (o: OutputFlags & { repeat: number }) => {
+    const startedAt = new Date();
     const machine = machineInfo();
-    const r = await benchModel(o.repeat);
-    if (o.json) process.stdout.write(`${JSON.stringify({ bench: 'model', machine, results: r }, null, 2)}\n`);
-    else {
-      const e = r.eventsPerSecond;
-      process.stdout.write([
+    const progress = commandProgress('model');
+    const r = await benchModel(o.repeat, (line, done, total) => progress.step(line, done, total));
+    progress.stop();
+    const e = r.eventsPerSecond;
+    await emit({
+      kind: 'bench-model', title: 'How fast the discrete-event model runs', startedAt, data: { bench: 'model', machine, results: r },
+      table: () => [
         `machine: ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}`,
         `one simulation thread (64 vCPUs, uffd path, published costs): ${(e.median / 1e6).toFixed(2)} M events/s [${(e.min / 1e6).toFixed(2)}, ${(e.max / 1e6).toFixed(2)}], ${e.repeats} runs`,
         `table A's sweep (${r.tableASweep.points} points, ${(r.tableASweep.events / 1e6).toFixed(1)} M events) on the pool: ${r.tableASweep.seconds.toFixed(1)} s`,
-      ].join('\n') + '\n');
-    }
+      ].join('\n'),
+    }, o);
   });
 
 const model = program.command('model').description('The discrete-event model of uffd contention and memory-fault exits, for vCPU counts beyond the machine');
@@ -233,13 +266,19 @@ pagingOptions(model.command('demand-paging'), 512, [1, 2, 4, 8, 16, 32, 64, 128,
   .option('--costs <profile>', `published (table A's host), measured (from 'model calibrate', ${MEASURED_COSTS_FILE}), or a JSON file`, 'published')
   .option('--sim-pages <n>', 'pages each vCPU faults in the simulation (the rate is a steady state)', boundedInt('--sim-pages', 16, 65536), 2048)
   .action(async (o: PagingFlags & { cpus: number; costs: string; simPages: number }) => {
+    const startedAt = new Date();
     const costs = costsOrExit(o.costs);
     const points = o.vcpus.flatMap((vcpus) => o.path.map((path) => ({ ...pagingConfig(o), vcpus, exits: path === 'exit', cpus: o.cpus, costs, simPages: o.simPages })));
+    const progress = commandProgress('model');
     const t0 = performance.now();
-    const results = await modelSweep(points, (done, total, r) => process.stderr.write(`[${done}/${total}] model ${r.path} path, ${r.options.vcpus} vCPUs: ${(r.overallRate / 1000).toFixed(1)}K pages/s (${r.model.events} events, ${r.model.simSeconds.toFixed(2)} s)\n`));
+    const results = await modelSweep(points, (done, total, r) => progress.step(`model ${r.path} path, ${r.options.vcpus} vCPUs: ${(r.overallRate / 1000).toFixed(1)}K pages/s (${r.model.events} events, ${r.model.simSeconds.toFixed(2)} s)`, done, total));
+    progress.stop();
     const wall = (performance.now() - t0) / 1000;
-    if (o.json) process.stdout.write(`${JSON.stringify({ model: 'demand-paging', machine: machineInfo(), costs, wallSeconds: wall, published: { source: TABLE_A_SOURCE, rows: TABLE_A }, results }, null, 2)}\n`);
-    else process.stdout.write(`${modelTable(results, costs, wall)}\n`);
+    await emit({
+      kind: 'model-demand-paging', title: 'The discrete-event model of demand paging, beside table A', startedAt,
+      data: { model: 'demand-paging', machine: machineInfo(), costs, wallSeconds: wall, published: { source: TABLE_A_SOURCE, rows: TABLE_A }, results },
+      table: () => modelTable(results, costs, wall),
+    }, o);
   });
 
 model.command('calibrate')
@@ -247,7 +286,9 @@ model.command('calibrate')
   .option('--out <file>', 'where to write the profile', MEASURED_COSTS_FILE)
   .option('--quick', 'fewer repeats (seconds instead of a minute)')
   .action(async (o: { out: string; quick?: boolean }) => {
-    const profile = await calibrateCosts({ quick: o.quick === true, progress: (line) => process.stderr.write(`${line}\n`) });
+    const progress = commandProgress('calibrate');
+    const profile = await calibrateCosts({ quick: o.quick === true, progress: (line) => progress.note(line) });
+    progress.stop();
     writeFileSync(o.out, `${JSON.stringify(profile, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(profile, null, 2)}\nwritten to ${o.out}\n`);
   });
@@ -258,16 +299,31 @@ pagingOptions(model.command('validate'), MAX_REAL_VCPUS, [1, 2, 4, 8])
   .option('--repeat <n>', 'runs of each real point (the median is compared)', boundedInt('--repeat', 1, 100), 3)
   .option('--warmup-pages <n>', 'warm-up pages of the real runs', boundedInt('--warmup-pages', 0, 65536), DEMAND_PAGING_DEFAULTS.warmupPages)
   .action(async (o: PagingFlags & { costs: string; repeat: number; warmupPages: number }) => {
+    const startedAt = new Date();
     const costs = costsOrExit(o.costs);
     const machine = machineInfo();
+    // One bar over both phases: the real runs, then one model point per real row.
+    const points = o.vcpus.length * o.path.length;
+    const runs = points * o.repeat;
+    const progress = commandProgress('validate');
     const real = await benchDemandPaging({
       ...pagingConfig(o), vcpus: o.vcpus, paths: o.path, repeats: o.repeat, warmupPages: o.warmupPages,
-      progress: (line) => process.stderr.write(`${line}\n`),
+      progress: (line, done) => progress.step(`real: ${line}`, done, runs + points),
     });
-    const modelled = await modelSweep(real.map((r) => ({ ...pagingConfig(o), vcpus: r.vcpus, exits: r.path === 'exit', cpus: machine.cpus, costs, simPages: 2048 })));
+    const modelled = await modelSweep(real.map((r) => ({ ...pagingConfig(o), vcpus: r.vcpus, exits: r.path === 'exit', cpus: machine.cpus, costs, simPages: 2048 })),
+      (done, _total, r) => progress.step(`model: ${r.path} path, ${r.options.vcpus} vCPUs: ${(r.overallRate / 1000).toFixed(1)}K pages/s`, runs + done, runs + points));
+    progress.stop();
     const rows = real.map((r, i) => ({ path: r.path, vcpus: r.vcpus, real: r.overall.median, min: r.overall.min, max: r.overall.max, model: modelled[i].overallRate, error: modelled[i].overallRate / r.overall.median - 1 }));
-    if (o.json) process.stdout.write(`${JSON.stringify({ validate: 'demand-paging', machine, costs, rows }, null, 2)}\n`);
-    else process.stdout.write(`${validateTable(rows, machine, costs)}\n`);
+    const published = { source: 'none', reference: 'real', note: 'no published figures exist for this machine: the real runs in `rows` are the reference the model is compared with' };
+    await emit({
+      kind: 'model-validate', title: 'The model against real runs on this machine', startedAt,
+      data: { validate: 'demand-paging', machine, costs, published, rows }, table: () => validateTable(rows, machine, costs),
+    }, o);
   });
+
+
+addReportCommand(program);
+
+registerRunCommands(program);
 
 await program.parseAsync(process.argv);

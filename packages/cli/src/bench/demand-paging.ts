@@ -27,7 +27,8 @@ export interface DemandPagingBenchOptions extends Omit<Partial<DemandPagingOptio
   vcpus: readonly number[];
   paths: readonly PagingPath[];
   repeats: number;
-  progress?: (line: string) => void;
+  /** Called after each run: what it measured, and runs done of the total. */
+  progress?: (line: string, done: number, total: number) => void;
 }
 
 /** Runs every path and vCPU count `repeats` times; one row per path and vCPU count. */
@@ -45,8 +46,8 @@ export async function benchDemandPaging(o: DemandPagingBenchOptions): Promise<De
         const res = await demandPaging({ ...rest, vcpus, exits: path === 'exit' });
         runs.get(path)!.push(res);
         n++;
-        progress?.(`[${n}/${total}] ${path} path, ${vcpus} vCPU${vcpus > 1 ? 's' : ''}, repeat ${r + 1}/${repeats}: ` +
-          `${(res.overallRate / 1000).toFixed(1)}K pages/s, ${res.pages} pages in ${res.seconds.toFixed(3)} s (run ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+        progress?.(`${path} path, ${vcpus} vCPU${vcpus > 1 ? 's' : ''}, repeat ${r + 1}/${repeats}: ` +
+          `${(res.overallRate / 1000).toFixed(1)}K pages/s, ${res.pages} pages in ${res.seconds.toFixed(3)} s (run ${((performance.now() - t0) / 1000).toFixed(1)} s)`, n, total);
       }
     }
     for (const path of paths) {

@@ -55,13 +55,17 @@ export interface MemslotBenchOptions {
   repeats: number;
   /** Wall time each move repeat runs for. */
   moveSeconds: number;
-  progress?: (line: string) => void;
+  /** Called after each step (`done` of `total`) and, at most once a second, during a long one. */
+  progress?: (line: string, done: number, total: number) => void;
 }
 
 interface Prepared { vm: Vm; hva: number; seconds: number }
 
-/** Creates `nslots` slots (ids 1..nslots) over a test area of `size` bytes: the "slot setup" of memslot_perf_test. */
-export function prepareVm(impl: MemslotImpl, nslots: number, size = MEM_SIZE): Prepared {
+/**
+ * Creates `nslots` slots (ids 1..nslots) over a test area of `size` bytes: the "slot setup" of
+ * memslot_perf_test. `onSlots` hears every 1024 slots, because 32k array slots take many seconds.
+ */
+export function prepareVm(impl: MemslotImpl, nslots: number, size = MEM_SIZE, onSlots?: (created: number) => void): Prepared {
   const vm = new Kvm().createVm({ memslots: impl, hostMemoryBytes: 64 << 20 });
   const hva = vm.host.mmap(size);
   const pages = size / PAGE_SIZE;
@@ -73,6 +77,7 @@ export function prepareVm(impl: MemslotImpl, nslots: number, size = MEM_SIZE): P
       slot: i + 1, flags: 0, guestPhysAddr: MEM_GPA + i * per * PAGE_SIZE,
       memorySize: npages * PAGE_SIZE, userspaceAddr: hva + i * per * PAGE_SIZE,
     });
+    if (onSlots && (i & 1023) === 1023) onSlots(i + 1);
   }
   return { vm, hva, seconds: since(t0) };
 }
@@ -142,7 +147,7 @@ function dontneed(p: Prepared, from: number, to: number, chunk: number): void {
  * test_memslot_unmap_loop: the guest touches one page of a half, the host madvise(DONTNEED)s the other
  * half of the UNMAP_SIZE area in `chunk`-byte calls, and the other way round. Seconds per iteration.
  */
-async function unmapTest(p: Prepared, chunk: number, repeats: number): Promise<number[]> {
+async function unmapTest(p: Prepared, chunk: number, repeats: number, onPass: (pass: number) => void = () => {}): Promise<number[]> {
   const v = await createVcpu(p.vm, 0, { guest: 'memslot-perf', args: { test: 'unmap', gpa: MEM_GPA, size: UNMAP_SIZE } });
   const half = UNMAP_SIZE / 2;
   const out: number[] = [];
@@ -155,6 +160,7 @@ async function unmapTest(p: Prepared, chunk: number, repeats: number): Promise<n
       dontneed(p, 0, half, chunk);
       await toSync(v);
       if (r > 0) out.push(since(t0));
+      onPass(r);
     }
   } finally {
     await v.destroy();
@@ -166,8 +172,8 @@ async function unmapTest(p: Prepared, chunk: number, repeats: number): Promise<n
  * test_memslot_map_loop: the guest writes one u64 to every page of one half (each a page fault and a
  * host page allocation) while the other half is madvise(DONTNEED)ed. Seconds per iteration.
  */
-async function mapTest(impl: MemslotImpl, nslots: number, repeats: number): Promise<number[]> {
-  const p = prepareVm(impl, Math.min(nslots, MAP_MAX_SLOTS), MAP_SIZE);
+async function mapTest(impl: MemslotImpl, nslots: number, repeats: number, onPass: (what: string) => void = () => {}): Promise<number[]> {
+  const p = prepareVm(impl, Math.min(nslots, MAP_MAX_SLOTS), MAP_SIZE, (n) => onPass(`${n} slots created`));
   const area = MAP_SIZE - (64 << 10);
   const half = area / 2;
   const v = await createVcpu(p.vm, 0, { guest: 'memslot-perf', args: { test: 'map', gpa: MEM_GPA, size: area } });
@@ -180,6 +186,7 @@ async function mapTest(impl: MemslotImpl, nslots: number, repeats: number): Prom
       await toSync(v); // second half written
       dontneed(p, 0, half, half);
       if (r > 0) out.push(since(t0));
+      onPass(r === 0 ? 'warm-up pass' : `pass ${r}/${repeats}`);
     }
   } finally {
     await v.destroy();
@@ -193,10 +200,31 @@ function row(test: MemslotTest, slots: number, impl: MemslotImpl, samples: numbe
   return { test, slots, impl, seconds: s.median, iterations, repeats: s.repeats, min: s.min, max: s.max, ...(guest ? { guest } : {}) };
 }
 
+/**
+ * Progress of a run: steps count towards the total; `tick` says what a long step is doing at most
+ * once a second, so that no part of a run (32k array slots take 16 s to create) is silent.
+ */
+function stepper(total: number, progress?: MemslotBenchOptions['progress']) {
+  let done = 0;
+  let last = performance.now();
+  return {
+    step(line: string) {
+      done++;
+      last = performance.now();
+      progress?.(line, done, total);
+    },
+    tick(line: string) {
+      if (performance.now() - last < 1000) return;
+      last = performance.now();
+      progress?.(line, done, total);
+    },
+  };
+}
+
 /** Runs every test for every slot count and design; both designs are measured in this one run. */
 export async function benchMemslots(o: MemslotBenchOptions): Promise<MemslotResult[]> {
   const out: MemslotResult[] = [];
-  const say = o.progress ?? (() => {});
+  const s = stepper(o.impls.length + o.slots.length * o.impls.length * (3 * o.repeats + 5), o.progress);
   for (const impl of o.impls) {
     // Warm-up: let the JIT see every path before anything is timed.
     const w = prepareVm(impl, 64);
@@ -205,20 +233,25 @@ export async function benchMemslots(o: MemslotBenchOptions): Promise<MemslotResu
     await unmapTest(w, UNMAP_CHUNK, 1);
     await w.vm.close();
     await mapTest(impl, 64, 1);
+    s.step(`${impl}: warm-up done`);
   }
   for (const nslots of o.slots) {
     for (const impl of o.impls) {
+      const at = `${impl} ${nslots} slots`;
+      const last = () => fmt(out[out.length - 1].seconds);
       const setup: number[] = [];
       let p: Prepared | undefined;
       for (let r = 0; r < o.repeats; r++) {
         if (p) await p.vm.close();
-        p = prepareVm(impl, nslots);
+        p = prepareVm(impl, nslots, MEM_SIZE, (n) => s.tick(`${at}: setup ${r + 1}/${o.repeats}, ${n} of ${nslots} slots created`));
         setup.push(p.seconds);
+        s.step(`${at}: setup ${r + 1}/${o.repeats} took ${fmt(p.seconds)}`);
       }
       out.push(row('setup', nslots, impl, setup, nslots));
-      say(`${impl} ${nslots} slots: setup ${fmt(out[out.length - 1].seconds)}`);
-      out.push(row('map', Math.min(nslots, MAP_MAX_SLOTS), impl, await mapTest(impl, nslots, o.repeats), (MAP_SIZE - (64 << 10)) / PAGE_SIZE));
+      out.push(row('map', Math.min(nslots, MAP_MAX_SLOTS), impl, await mapTest(impl, nslots, o.repeats, (what) => s.tick(`${at}: map, ${what}`)), (MAP_SIZE - (64 << 10)) / PAGE_SIZE));
+      s.step(`${at}: map ${last()} per iteration`);
       for (const active of [true, false]) {
+        const test = active ? 'move-active' : 'move-inactive';
         const per: number[] = [];
         let moves = 0;
         const guest: GuestStats = { mmioExits: 0, pageFaults: 0 };
@@ -228,18 +261,21 @@ export async function benchMemslots(o: MemslotBenchOptions): Promise<MemslotResu
           moves = m.moves;
           guest.mmioExits += m.guest.mmioExits;
           guest.pageFaults += m.guest.pageFaults;
+          s.step(`${at}: ${test} ${r + 1}/${o.repeats}, ${fmt(m.perMove)} per move`);
         }
-        out.push(row(active ? 'move-active' : 'move-inactive', nslots, impl, per, moves, guest));
+        out.push(row(test, nslots, impl, per, moves, guest));
       }
       for (const [test, gfns] of [['lookup', seqGfns()], ['lookup-random', randomGfns()]] as const) {
         const per: number[] = [];
         for (let r = 0; r < o.repeats; r++) per.push(lookupTest(p!.vm, gfns));
         out.push(row(test, nslots, impl, per, gfns.length));
+        s.step(`${at}: ${test} ${last()} per lookup`);
       }
       for (const [test, chunk] of [['unmap', PAGE_SIZE], ['unmap-2m', UNMAP_CHUNK]] as const) {
-        out.push(row(test, nslots, impl, await unmapTest(p!, chunk, o.repeats), UNMAP_SIZE / chunk));
+        const passes = await unmapTest(p!, chunk, o.repeats, (r) => s.tick(`${at}: ${test}, ${r === 0 ? 'warm-up pass' : `pass ${r}/${o.repeats}`} done`));
+        out.push(row(test, nslots, impl, passes, UNMAP_SIZE / chunk));
+        s.step(`${at}: ${test} ${last()} per iteration`);
       }
-      say(`${impl} ${nslots} slots: done`);
       await p!.vm.close();
     }
   }

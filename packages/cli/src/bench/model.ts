@@ -17,17 +17,18 @@ export interface ModelBenchResult {
 
 const TABLE_A_CONFIG = { cpus: 256, costs: PUBLISHED_COSTS, mode: 'minor', singleUffd: true, readers: 'per-vcpu', bytesPerVcpu: 64 << 20 } as const;
 
-/** Runs both measurements. */
-export async function benchModel(repeats: number): Promise<ModelBenchResult> {
+/** Runs both measurements; `progress` hears each timed simulation and each point of the sweep. */
+export async function benchModel(repeats: number, progress?: (line: string, done: number, total: number) => void): Promise<ModelBenchResult> {
   modelDemandPaging({ ...TABLE_A_CONFIG, vcpus: 64, simPages: 256 }); // warm-up
   const rates: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const res = modelDemandPaging({ ...TABLE_A_CONFIG, vcpus: 64, simPages: 1024 });
     rates.push(res.model.events / res.model.simSeconds);
+    progress?.(`one thread: ${(rates[r] / 1e6).toFixed(2)} M events/s`, r + 1, repeats + 2 * TABLE_A.length);
   }
   const points = TABLE_A.flatMap((a) => [false, true].map((exits) => ({ ...TABLE_A_CONFIG, vcpus: a.vcpus, exits, simPages: 2048 })));
   const t0 = performance.now();
-  const results = await modelSweep(points);
+  const results = await modelSweep(points, (done, total, x) => progress?.(`sweep: ${x.path} path, ${x.options.vcpus} vCPUs`, repeats + done, repeats + total));
   const seconds = (performance.now() - t0) / 1000;
   const s = summarize(rates);
   return { eventsPerSecond: { median: s.median, min: s.min, max: s.max, repeats: s.repeats }, tableASweep: { seconds, points: points.length, events: results.reduce((n, x) => n + x.model.events, 0) } };

@@ -54,7 +54,8 @@ export interface PciHoleBenchOptions {
   strayWrites: number;
   /** runPollNs of the `main-thread` placement (default: KVM's halt_poll_ns, 200 000). */
   runPollNs?: number;
-  progress?: (line: string) => void;
+  /** Called after each round of scans (every strategy once): `done` rounds of `total`. */
+  progress?: (line: string, done: number, total: number) => void;
 }
 
 /** One booted machine with its scanning vCPU, driven one scan at a time. */
@@ -130,6 +131,8 @@ class ScanSession {
 export async function benchPciHole(o: PciHoleBenchOptions): Promise<PciHoleResult[]> {
   const out: PciHoleResult[] = [];
   const pollNs = o.runPollNs ?? HANDOFF_POLL_NS_DEFAULT;
+  const total = o.vmm.length * (o.repeats + 1);
+  let done = 0;
   for (const vmm of o.vmm) {
     const sessions: ScanSession[] = [];
     try {
@@ -138,15 +141,18 @@ export async function benchPciHole(o: PciHoleBenchOptions): Promise<PciHoleResul
         sessions.push(session);
         session.firstScanSeconds = await session.scan();
       }
+      o.progress?.(`VMM in ${vmm}: booted, first scans ${sessions.map((x) => `${x.strategy} ${(x.firstScanSeconds * 1e3).toFixed(1)}`).join(', ')} ms`, ++done, total);
       for (let round = 0; round < o.repeats; round++) {
         for (const session of sessions) session.samples.push(await session.scan());
+        o.progress?.(`VMM in ${vmm}: round ${round + 1}/${o.repeats}`, ++done, total);
       }
+      const rows: PciHoleResult[] = [];
       while (sessions.length) {
-        const r = await sessions[0].finish();
+        rows.push(await sessions[0].finish());
         sessions.shift();
-        out.push(r);
-        o.progress?.(`${r.strategy} (VMM on the ${vmm}): ${r.seconds.toFixed(4)}s per scan`);
       }
+      out.push(...rows);
+      o.progress?.(`VMM in ${vmm}: ms per scan ${rows.map((r) => `${r.strategy} ${(r.seconds * 1e3).toFixed(2)}`).join(', ')}`, done, total);
     } finally {
       // After a failure: end what is still running (destroy and close are idempotent).
       for (const session of sessions) {

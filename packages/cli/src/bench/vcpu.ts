@@ -59,11 +59,15 @@ export async function hitPath(n: number, access: 'read' | 'write', repeats: numb
   }
 }
 
-/** One vCPU, then two on disjoint memory, for reads and writes. */
-export async function benchVcpu(repeats: number): Promise<VcpuBenchResult[]> {
+/** One vCPU, then two on disjoint memory, for reads and writes; `progress` hears each of the four runs. */
+export async function benchVcpu(repeats: number, progress?: (line: string, done: number, total: number) => void): Promise<VcpuBenchResult[]> {
   const out: VcpuBenchResult[] = [];
   for (const access of ['read', 'write'] as const) {
-    for (const n of [1, 2]) out.push(await hitPath(n, access, repeats));
+    for (const n of [1, 2]) {
+      const r = await hitPath(n, access, repeats);
+      out.push(r);
+      progress?.(`${access}, ${n} vCPU${n > 1 ? 's' : ''}: ${(r.accessesPerSecond / 1e6).toFixed(1)} M accesses/s`, out.length, 4);
+    }
   }
   return out;
 }
