@@ -14,6 +14,7 @@ import { calibrateCosts, DEMAND_PAGING_DEFAULTS, MAX_GUEST_BYTES, MAX_READER_THR
 import { loadCosts, MEASURED_COSTS_FILE } from './model/costs.js';
 import { benchModel } from './bench/model.js';
 import { modelTable, validateTable } from './model/model-report.js';
+import { registerModelFitCommands } from './model/commands.js';
 import { benchDemandPaging, PAGING_PATHS, type PagingPath } from './bench/demand-paging.js';
 import { demandPagingTable } from './bench/demand-paging-report.js';
 import { TABLE_A, TABLE_A_SOURCE } from './bench/published-postcopy.js';
@@ -108,7 +109,7 @@ bench.command('pci-hole')
       progress: (line, done, total) => progress.step(line, done, total),
     });
     progress.stop();
-    // API.md: one row per strategy in `results` (the first placement asked for); the others apart.
+    // docs/api.md: one row per strategy in `results` (the first placement asked for); the others apart.
     const primary = o.vmm[0];
     const doc = {
       bench: 'pci-hole', machine, vmm: primary, results: results.filter((r) => r.vmm === primary),
@@ -142,7 +143,7 @@ function byteSize(name: string, max: number) {
     const m = /^(\d+)([KMG]?)$/i.exec(value.trim());
     const n = m ? Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase()) : NaN;
     if (!Number.isSafeInteger(n) || n < 4096 || n > max || n % 4096 !== 0) {
-      throw new InvalidArgumentError(`${name} must be a multiple of 4096 bytes in [4K, ${max >> 20}M], like 64M (got '${value}')`);
+      throw new InvalidArgumentError(`${name} must be a multiple of 4096 bytes in [4K, ${Math.floor(max / 2 ** 20)}M], like 64M (got '${value}')`);
     }
     return n;
   };
@@ -321,6 +322,7 @@ pagingOptions(model.command('validate'), MAX_REAL_VCPUS, [1, 2, 4, 8])
     }, o);
   });
 
+registerModelFitCommands(model);
 
 addReportCommand(program);
 

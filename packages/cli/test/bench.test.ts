@@ -1,4 +1,4 @@
-/** The benchmarks run end to end at small sizes and report what API.md says. */
+/** The benchmarks run end to end at small sizes and report what docs/api.md says. */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

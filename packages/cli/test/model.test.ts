@@ -58,3 +58,28 @@ test('bench model: events per second and the table-A sweep time', (t) => {
   t.is(doc.results.tableASweep.points, 18);
   t.true(doc.results.tableASweep.seconds < 60);
 });
+
+test('model configurations: a rate per configuration, fetch latency and vCPU count, and a line on which bound holds where', (t) => {
+  const r = cli('model', 'configurations', '-v', '1,2', '--sim-pages', '32');
+  t.is(r.status, 0, r.stderr);
+  for (const name of ['A: 1 uffd, N readers', '1 uffd, 1 reader', '1 uffd, N readers, excl.', 'N uffds, 1 reader each', 'exits (-w)']) {
+    t.regex(r.stdout, new RegExp(`│${name.replace(/[.()]/g, '\\$&')} +│0 µs +│`));
+    t.regex(r.stdout, new RegExp(`^${name.replace(/[.()]/g, '\\$&')}, 30 µs: .*-bound at 1`, 'm'));
+  }
+  t.true(r.stdout.split('\n').every((l) => [...l].length <= 120), r.stdout);
+  const j = cli('model', 'configurations', '-v', '1,4', '--sim-pages', '32', '--json');
+  t.is(j.status, 0, j.stderr);
+  const doc = JSON.parse(j.stdout) as { vcpus: number[]; rows: { name: string; fetchLatencyUs: number; rates: number[]; binding: (string | null)[] }[] };
+  t.deepEqual(doc.vcpus, [1, 4]);
+  t.is(doc.rows.length, 15);
+  t.true(doc.rows.every((row) => row.rates.length === 2 && row.rates.every((x) => x > 0)));
+  t.deepEqual(doc.rows.find((row) => row.fetchLatencyUs === 0)?.binding, [null, null]);
+  t.regex(cli('model', 'configurations', '-v', '0').stderr, /--vcpus: each value must be an integer in \[1, 512\]/);
+});
+
+test('model fit: the command exists (the fit itself takes minutes: docs/model.md §5), and its table of fitted against committed numbers', (t) => {
+  const r = cli('model', 'fit', '--help');
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /table-A fit/);
+});
+

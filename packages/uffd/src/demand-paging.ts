@@ -31,7 +31,7 @@ import { pageServerStats } from './source/page-server.js';
  */
 export const GUEST_BASE_GPA = 2 ** 30;
 
-/** What a demand-paging run reports, real or modelled (API.md). */
+/** What a demand-paging run reports, real or modelled (docs/api.md). */
 export interface DemandPagingResult {
   options: DemandPagingOptions;
   /** Pages every vCPU faulted, all vCPUs together. */

@@ -1,6 +1,6 @@
 /** demand_paging_test's knobs, by their letters, with their defaults and bounds. */
 
-/** Options of a demand-paging run (API.md). */
+/** Options of a demand-paging run (docs/api.md). */
 export interface DemandPagingOptions {
   /** -v: vCPUs. */
   vcpus: number;

@@ -1,4 +1,4 @@
-/** What guest code sees: its vCPU's memory accesses and ucalls (API.md GuestContext). */
+/** What guest code sees: its vCPU's memory accesses and ucalls (docs/api.md GuestContext). */
 import type { UcallCmd } from './kvm-run.js';
 
 /** The context a guest program runs with. Accesses are synchronous; exits happen inside them. */

@@ -51,7 +51,7 @@ export const UCALLS = ['sync', 'done', 'assert'] as const;
 /** A ucall command. */
 export type UcallCmd = (typeof UCALLS)[number];
 
-/** An exit that reaches the caller of Vcpu.run (API.md). */
+/** An exit that reaches the caller of Vcpu.run (docs/api.md). */
 export type KvmExit =
   | { reason: typeof KVM_EXIT_MMIO; mmio: { physAddr: number; len: number; isWrite: boolean; data: Uint8Array } }
   | { reason: typeof KVM_EXIT_MEMORY_FAULT; memoryFault: { flags: number; gpa: number; size: number } }
@@ -202,7 +202,7 @@ export class KvmRun {
     return this.exit();
   }
 
-  /** VMM side: the exit as API.md describes it. */
+  /** VMM side: the exit as docs/api.md describes it. */
   exit(): KvmExit {
     const reason = this.i32[EXIT_REASON];
     switch (reason) {

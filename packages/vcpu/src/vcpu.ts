@@ -9,7 +9,7 @@ import { KvmRun, RUN_STATE_EXITED, RUN_STATE_FAILED, RUN_STATE_RUN, STATE_WORD, 
 import type { VmmHandlerSpec } from './vmm/handlers.js';
 import { CLAIMED_WORD, DESTROY_WORD, RELEASED_WORD, type VcpuLines, type VcpuWorkerApi, type VcpuWorkerData } from './worker/protocol.js';
 
-/** Options of a vCPU beyond API.md's. */
+/** Options of a vCPU beyond docs/api.md's. */
 export interface VcpuOptions {
   /** Exit handlers to run in the vCPU's own thread, in order, before an exit reaches run(). */
   vmm?: VmmHandlerSpec[];

@@ -1,5 +1,5 @@
 /**
- * madvise(MADV_DONTNEED) of a page a guest has mapped (API.md HostMemory, DESIGN.md MMU notifier):
+ * madvise(MADV_DONTNEED) of a page a guest has mapped (docs/api.md HostMemory, docs/mmu.md MMU notifier):
  * the page reads back as zero in the guest, which needs the MMU notifier's zap and the TLB flush;
  * vm.mappedPages drops; the next guest access faults a fresh page in.
  */

@@ -1,5 +1,5 @@
 /**
- * Memory-fault exits (seed 002, reference §7, API.md): a slot with KVM_MEM_ABSENT_MAPPING_FAULT over
+ * Memory-fault exits (seed 002, reference §7, docs/api.md): a slot with KVM_MEM_ABSENT_MAPPING_FAULT over
  * host memory that is not populated. With KVM_CAP_X86_MEMORY_FAULT_EXIT enabled for
  * KVM_MEMFAULT_REASON_ABSENT_MAPPING the access exits with KVM_EXIT_MEMORY_FAULT; userspace populates
  * the page and the next run completes the access. Without the enable KVM_RUN fails with EFAULT and no

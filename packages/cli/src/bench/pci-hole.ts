@@ -16,7 +16,7 @@ export type VmmPlacement = 'vcpu-thread' | 'main-thread' | 'main-thread-nopoll';
 /** Every placement, in report order. */
 export const VMM_PLACEMENTS: readonly VmmPlacement[] = ['vcpu-thread', 'main-thread', 'main-thread-nopoll'];
 
-/** One row of the report (API.md). */
+/** One row of the report (docs/api.md). */
 export interface PciHoleResult {
   strategy: PciHoleStrategy;
   vmm: VmmPlacement;

@@ -1,6 +1,6 @@
 /**
  * A vCPU's MMU: its TLB, its request word, its memslot cache, and the TDP page-fault handler that a
- * TLB miss runs in the vCPU's own thread (the EPT-violation path of DESIGN.md). Allocation-free.
+ * TLB miss runs in the vCPU's own thread (the EPT-violation path, docs/mmu.md). Allocation-free.
  */
 import { markDirty } from '../dirty/dirty-arena.js';
 import { VcpuMemslotCache } from '../memslots/vcpu-cache.js';

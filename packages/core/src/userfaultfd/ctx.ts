@@ -26,7 +26,7 @@ export interface UffdLockStats {
   waitUs: number;
 }
 
-/** A context's counters (API.md `stats()`). */
+/** A context's counters (docs/api.md `stats()`). */
 export interface UffdStats {
   /** The three wait-queue locks, in the kernel's lock order. */
   locks: { fdWqh: UffdLockStats; faultPendingWqh: UffdLockStats; faultWqh: UffdLockStats };

@@ -1,5 +1,5 @@
 /**
- * HostMemory (API.md): the VMM's address space — lazy and populated mmap, munmap, madvise, host
+ * HostMemory (docs/api.md): the VMM's address space — lazy and populated mmap, munmap, madvise, host
  * reads/writes, page presence, physical-memory exhaustion — and the KVM MMU notifier that host
  * invalidations drive (reference §3: the hva interval tree, kvm_handle_hva_range's gfn conversion,
  * mmu_invalidate_seq).

@@ -1,5 +1,5 @@
 /**
- * userfaultfd's rules and their errno (API.md "@vcpu-rt/core — userfaultfd"; fs/userfaultfd.c and
+ * userfaultfd's rules and their errno (docs/api.md "@vcpu-rt/core — userfaultfd"; fs/userfaultfd.c and
  * mm/userfaultfd.c): one row per rule, each run on a fresh VM. Every failing call is checked for its
  * KvmError code, its errno and the words of the rule in its message.
  */

@@ -1,5 +1,5 @@
 /**
- * KVM_CHECK_EXTENSION, KVM_ENABLE_CAP and disabledCaps (API.md's constant table; kernel
+ * KVM_CHECK_EXTENSION, KVM_ENABLE_CAP and disabledCaps (docs/api.md's constant table; kernel
  * kvm_vm_ioctl_enable_cap_generic; seed 002 for the memory-fault capabilities), and createVm options.
  */
 import test from 'ava';
@@ -15,7 +15,7 @@ import { IMPLS, newVm, region, theKvm, throwsKvm } from './_helpers.js';
 
 const P = PAGE_SIZE;
 
-test('API.md constants have the kernel values', (t) => {
+test('docs/api.md constants have the kernel values', (t) => {
   t.is(KVM_CAP_NR_MEMSLOTS, 10);
   t.is(KVM_CAP_READONLY_MEM, 81);
   t.is(KVM_CAP_MULTI_ADDRESS_SPACE, 118);

@@ -1,5 +1,5 @@
 /**
- * kvm_memslots.generation (reference §3, API.md): each address space starts at its index, every
+ * kvm_memslots.generation (reference §3, docs/api.md): each address space starts at its index, every
  * swap adds the address-space count, CREATE and FLAGS_ONLY swap once, DELETE and MOVE twice, a no-op
  * swaps never, and bit 63 (KVM_MEMSLOT_GEN_UPDATE_IN_PROGRESS) is clear whenever no call is running.
  */

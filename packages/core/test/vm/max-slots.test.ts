@@ -1,6 +1,6 @@
 /**
  * Slot-count and slot-size limits: a port of set_memory_region_test's test_add_max_memory_regions
- * (reference §2), KVM_CAP_NR_MEMSLOTS, and the cost of big slots (API.md: a slot costs memory in
+ * (reference §2), KVM_CAP_NR_MEMSLOTS, and the cost of big slots (docs/api.md: a slot costs memory in
  * proportion to its pages only when it logs dirty pages).
  */
 import test, { type ExecutionContext } from 'ava';

@@ -1,5 +1,5 @@
 /**
- * KVM_SET_USER_MEMORY_REGION validation (reference §1, API.md): one table row per rule, each run
+ * KVM_SET_USER_MEMORY_REGION validation (reference §1, docs/api.md): one table row per rule, each run
  * against both memslot designs. Every rejected row also proves the VM is untouched.
  */
 import test from 'ava';

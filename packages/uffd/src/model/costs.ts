@@ -1,9 +1,11 @@
 /**
  * The costs the model charges, each a named field with its unit and where its value comes from.
- * `published` is for table A's host (256-core AMD EPYC 7B13): priors from reference §5 and the
- * table-A fit of §6.2, with the fitted numbers marked as such; `measured` comes from
- * `vcpu-rt model calibrate` on this machine.
+ * `published` is for table A's host (2 × AMD EPYC 7B13): priors from reference §5, §6.2 and
+ * published core-to-core latencies, and the table-A fit, with the fitted numbers marked as such;
+ * `measured` comes from `vcpu-rt model calibrate` on this machine.
  */
+
+import { PLACEMENTS, type Placement } from './topology.js';
 
 /** Every cost of the model, µs unless named otherwise. */
 export interface CostProfile {
@@ -42,15 +44,25 @@ export interface CostProfile {
   copyUs: number;
   /** __wake_userfault: fault_pending_wqh.lock held, base. */
   wakeHoldUs: number;
-  /** … plus this per waiter visited on fault_pending_wqh and fault_wqh (one remote cache miss each). */
-  walkPerWaiterUs: number;
-  /** A shared cache line moving to another CPU: an mm-wide line taken by another thread than its last owner. */
-  handoffUs: number;
   /**
-   * A userfaultfd wait-queue lock moving to another CPU, with the list lines its holder then
-   * touches (the head, its neighbours, waiter entries on other threads' stacks).
+   * … plus this per waiter visited on fault_pending_wqh and fault_wqh, its record's cache miss
+   * included (not priced by the topology: docs/model.md §7).
    */
-  wqHandoffUs: number;
+  walkPerWaiterUs: number;
+  /** A cache line moving between SMT siblings of one core (through their L1/L2). */
+  lineSmtUs: number;
+  /** A cache line moving between two cores of one CCX (through its L3). */
+  lineCcxUs: number;
+  /** A cache line moving between two CCXs (CCDs) of one socket (through the I/O die). */
+  lineCcdUs: number;
+  /** A cache line moving between the sockets. */
+  lineSocketUs: number;
+  /**
+   * Lines that move with a userfaultfd wait-queue lock when another CPU takes it: the lock word
+   * and the list lines its holder then writes (the head, the neighbouring entries on other
+   * threads' stacks). A count of line transfers, fractional for a mean; each costs its level's line*Us.
+   */
+  wqLines: number;
   /** What each further waiter on a contended lock or line adds to its hand-off (requests queued at the line's home). */
   handoffPerWaiterUs: number;
   /** The woken vCPU's retry: fault again, install the spte, re-enter the guest. */
@@ -66,57 +78,102 @@ export interface CostProfile {
    * traffic): with b CPUs busy, work takes 1 + cpuContention × log2(b) times as long. A ratio.
    */
   cpuContention: number;
-  /** mm-wide shared cache lines every resolution touches (mmap_lock's count, page-cache and memcg lines), count. */
+  /**
+   * Touches of mm-wide shared cache lines per resolution, each modelled as a line of its own
+   * (mmap_lock's count taken and dropped, mm_users, the uffd file's f_count, kvm->mmu_lock, VM-wide
+   * stat counters, lines falsely shared with them), count.
+   */
   mmLines: number;
-  /** … each held this long per touch. */
+  /** … each held this long per touch (the atomic and what the holder does before another CPU may take the line). */
   mmHoldUs: number;
+  /** The host's sockets, CCXs per socket, cores per CCX and hardware threads per core (counts; topology.ts). */
+  sockets: number;
+  ccxPerSocket: number;
+  coresPerCcx: number;
+  threadsPerCore: number;
+  /** Where the run's threads are placed on the host (topology.ts: compact or spread). */
+  placement: Placement;
 }
 
 /** Fields that are counts rather than µs. */
-const COUNT_FIELDS: ReadonlySet<string> = new Set(['mmLines']);
-/** Fields that are neither µs nor counts. */
-const UNITLESS_FIELDS: ReadonlySet<string> = new Set(['wakeupSlowShare', 'cpuContention']);
+const COUNT_FIELDS: ReadonlySet<string> = new Set(['mmLines', 'sockets', 'ccxPerSocket', 'coresPerCcx', 'threadsPerCore']);
+/** Counts that must be at least 1 (a host has at least one of each). */
+const POSITIVE_FIELDS: ReadonlySet<string> = new Set(['sockets', 'ccxPerSocket', 'coresPerCcx', 'threadsPerCore']);
+/** Fields that are neither µs nor integer counts. */
+const UNITLESS_FIELDS: ReadonlySet<string> = new Set(['wakeupSlowShare', 'cpuContention', 'wqLines']);
 
 /** The names of every cost field, in declaration order. */
 export const COST_FIELDS = [
   'guestUs', 'faultEntryUs', 'enqueueHoldUs', 'mustWaitUs', 'fdWakeHoldUs', 'fdWakePerEntryUs', 'wakeupUs', 'wakeupSlowUs', 'wakeupSlowShare', 'readHoldUs',
-  'refileHoldUs', 'readerSyscallUs', 'continueUs', 'copyUs', 'wakeHoldUs', 'walkPerWaiterUs', 'handoffUs', 'wqHandoffUs', 'handoffPerWaiterUs', 'faultRetryUs',
-  'exitUs', 'claimUs', 'reenterUs', 'cpuContention', 'mmLines', 'mmHoldUs',
+  'refileHoldUs', 'readerSyscallUs', 'continueUs', 'copyUs', 'wakeHoldUs', 'walkPerWaiterUs', 'lineSmtUs', 'lineCcxUs', 'lineCcdUs', 'lineSocketUs',
+  'wqLines', 'handoffPerWaiterUs', 'faultRetryUs', 'exitUs', 'claimUs', 'reenterUs', 'cpuContention', 'mmLines', 'mmHoldUs',
+  'sockets', 'ccxPerSocket', 'coresPerCcx', 'threadsPerCore',
 ] as const satisfies readonly (keyof CostProfile)[];
 
+/** The fields that are not numbers. */
+const OTHER_FIELDS: ReadonlySet<string> = new Set(['source', 'placement']);
+
 /**
- * Table A's host. Sources: [K3] = table A; [X2] = Zen 3 core-to-core latencies (15–19 ns in a CCX,
- * up to 79.5 ns across CCDs); §6.2 = the least-squares fits of the reference notes. FITTED marks a
- * value chosen so that the model meets table A (nothing else was fitted to); see docs/model.md.
+ * Table A's host: 2 sockets of AMD EPYC 7B13 (Zen 3 "Milan", 64 cores in 8 CCDs of one 8-core CCX
+ * each, SMT 2: the "256 cores" of [K3] are hardware threads; Milan runs at most two sockets).
+ * Sources: [X5] = core-to-core latencies of a 2-socket AMD EPYC 7R13 (Milan), the median one-way
+ * cache-line transfer between SMT siblings 9.8 ns, cores of a CCX 23 ns, CCDs 107 ns, sockets 197 ns
+ * (nviennot/core-to-core-latency, README and results/AMD EPYC 7R13 48-Core Processor.csv);
+ * §6.2 = the least-squares fit of the reference notes; "prior" = an order of magnitude of the
+ * operation, no published figure. The FITTED fields are set by `vcpu-rt model fit` (fit-table-a.ts)
+ * to table A's rows, each group to its own path's nine rows, and to nothing else (docs/model.md §5).
  */
-export const PUBLISHED_COSTS: CostProfile = {
-  source: 'published: table A host (256-core AMD EPYC 7B13); priors of reference §5 and §6.2, the rest FITTED to table A (docs/model.md)',
-  guestUs: 0.05, // prior: memstress's loop is a few instructions per page
-  faultEntryUs: 0.225, // FITTED (uffd rows)
-  enqueueHoldUs: 1.18, // FITTED (uffd rows)
+export const PUBLISHED_PRIORS: Omit<CostProfile, 'source'> = {
+  guestUs: 0.05, // prior: memstress's loop is a store and a few instructions per page
+  faultEntryUs: 0.4, // prior: an EPT-violation #VMEXIT, kvm_tdp_page_fault and the GUP that meets the missing page
+  enqueueHoldUs: 0.6, // FITTED (uffd rows); the search starts here
   mustWaitUs: 0.1, // prior: one PTE walk
   fdWakeHoldUs: 0.3, // prior
-  fdWakePerEntryUs: 0.0795, // prior [X2]: one cross-CCD miss per entry visited
-  wakeupUs: 0.8, // prior: a wake-up on an idle core of a busy host; FITTED values below 0.5 µs were refused as unphysical
+  fdWakePerEntryUs: 0.107, // [X5]: one cross-CCD miss per fd_wqh entry visited (the reader's entry is on its stack)
+  wakeupUs: 0.8, // prior: try_to_wake_up to running on an idle core of a bare-metal host
   wakeupSlowUs: 0.8, // bare metal: one mode
   wakeupSlowShare: 0,
-  readHoldUs: 1.0, // FITTED (uffd rows)
+  readHoldUs: 0.6, // FITTED (uffd rows); the search starts here
   refileHoldUs: 0.2, // prior
-  readerSyscallUs: 0.5, // prior: read() + epoll_wait entry/exit
-  continueUs: 0.084, // FITTED (exit rows)
-  copyUs: 1.2, // prior: allocate + 4 KiB copy + PTE (not used by table A, which is MINOR)
-  wakeHoldUs: 1.33, // FITTED (uffd rows)
-  walkPerWaiterUs: 0.083, // §6.2: the slope of 1/X_uffd(N) = 6.3 µs + 0.083 µs·N, ≈ one cross-CCD miss [X2]
-  handoffUs: 0.0795, // prior [X2]: cross-CCD cache-line transfer
-  wqHandoffUs: 0.375, // FITTED (uffd rows)
-  handoffPerWaiterUs: 0, // not used by the published profile
-  faultRetryUs: 0.075, // FITTED (uffd rows)
-  exitUs: 2.43, // FITTED (exit rows)
+  readerSyscallUs: 0.5, // prior: read() + epoll_wait entry and exit
+  continueUs: 0.3, // prior: UFFDIO_CONTINUE's ioctl, the page-cache lookup and the PTE (the mm lines are charged apart)
+  copyUs: 1.2, // prior: allocate + 4 KiB copy + PTE (table A is MINOR: unused by the fit)
+  wakeHoldUs: 0.6, // FITTED (uffd rows); the search starts here
+  walkPerWaiterUs: 0.083, // FITTED (uffd rows); the search starts at §6.2's slope of 1/X_uffd(N) = 6.3 µs + 0.083 µs·N (N >= 16)
+  lineSmtUs: 0.0098, // [X5]
+  lineCcxUs: 0.023, // [X5]
+  lineCcdUs: 0.107, // [X5]
+  lineSocketUs: 0.197, // FITTED (exit rows); [X5]'s idle 197 ns is where the search starts
+  wqLines: 5, // FITTED (uffd rows); the search starts at 5 (the lock word, the head, the neighbouring entries on other stacks, the ctx)
+  handoffPerWaiterUs: 0, // unused: the exponential transfers (model.ts) already queue requests at a busy line
+  faultRetryUs: 0, // FITTED: what the 1-vCPU uffd row (6.67 µs per fault) leaves once every other field is set
+  exitUs: 0, // FITTED: what the 1-vCPU exit row (2.94 µs per fault) leaves once every other field is set
   claimUs: 0.05, // prior: one CAS
-  reenterUs: 1.06, // FITTED (exit rows)
-  cpuContention: 0, // FITTED
-  mmLines: 7, // FITTED (exit rows)
-  mmHoldUs: 0.177, // FITTED (exit rows); with handoffUs, 1 / (mmHoldUs + handoffUs) ≈ 3.9 M/s, table A's exit ceiling
+  reenterUs: 0.6, // prior: KVM_RUN, VMRUN, the refault that now finds the page, the SPTE, VMRUN
+  cpuContention: 0, // bare metal with a hardware thread per busy thread: none
+  mmLines: 16, // FITTED (exit rows)
+  mmHoldUs: 0.05, // FITTED (exit rows)
+  sockets: 2,
+  ccxPerSocket: 8,
+  coresPerCcx: 8,
+  threadsPerCore: 2,
+  placement: 'spread', // topology.ts: where fork balancing puts table A's unpinned threads
+};
+
+/** The fields `vcpu-rt model fit` sets, as it set them (fit-table-a.ts; docs/model.md §5). */
+export const PUBLISHED_FIT = {
+  // Stage 1, table A's exit rows.
+  mmLines: 20, mmHoldUs: 0.06, lineSocketUs: 0.4, exitUs: 0.341,
+  // Stage 2, table A's uffd rows.
+  enqueueHoldUs: 0.78, readHoldUs: 0.6, wakeHoldUs: 0.6, wqLines: 5, walkPerWaiterUs: 0.083, faultRetryUs: 0.0526,
+} as const satisfies Partial<CostProfile>;
+
+/** The published profile: the priors with the table-A fit. */
+export const PUBLISHED_COSTS: CostProfile = {
+  source: 'published: table A host (2 × AMD EPYC 7B13, 256 hardware threads); priors of reference §5, §6.2 and [X5], ' +
+    'the rest FITTED to table A by `vcpu-rt model fit` (docs/model.md)',
+  ...PUBLISHED_PRIORS,
+  ...PUBLISHED_FIT,
 };
 
 /** Checks a profile read from a file; the error names the field and the rule. */
@@ -124,16 +181,20 @@ export function checkCostProfile(raw: unknown, where = 'cost profile'): CostProf
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError(`${where}: must be a JSON object of costs`);
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (k !== 'source' && !(COST_FIELDS as readonly string[]).includes(k)) throw new TypeError(`${where}: '${k}' is not a cost (costs: ${COST_FIELDS.join(', ')})`);
+    if (!OTHER_FIELDS.has(k) && !(COST_FIELDS as readonly string[]).includes(k)) throw new TypeError(`${where}: '${k}' is not a cost (costs: ${COST_FIELDS.join(', ')}, placement)`);
   }
   for (const k of COST_FIELDS) {
     const v = o[k];
     if (v === undefined) throw new TypeError(`${where}: '${k}' is missing`);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`${where}: '${k}' must be a finite number >= 0 (got ${JSON.stringify(v)})`);
     if (COUNT_FIELDS.has(k) && !Number.isInteger(v)) throw new TypeError(`${where}: '${k}' is a count and must be an integer (got ${v})`);
+    if (POSITIVE_FIELDS.has(k) && (v < 1 || v > 4096)) throw new TypeError(`${where}: '${k}' is a count of the host's parts and must be in [1, 4096] (got ${v})`);
     if (k === 'wakeupSlowShare' && v > 1) throw new TypeError(`${where}: 'wakeupSlowShare' is a share and must be in [0, 1] (got ${v})`);
     if (!COUNT_FIELDS.has(k) && !UNITLESS_FIELDS.has(k) && v > 1e6) throw new TypeError(`${where}: '${k}' must be at most 1e6 µs (got ${v})`);
   }
   if (o.source !== undefined && typeof o.source !== 'string') throw new TypeError(`${where}: 'source' must be a string`);
+  if (!(PLACEMENTS as readonly unknown[]).includes(o.placement)) throw new TypeError(`${where}: 'placement' must be one of ${PLACEMENTS.join(', ')} (got ${JSON.stringify(o.placement)})`);
+  const threads = (o.sockets as number) * (o.ccxPerSocket as number) * (o.coresPerCcx as number) * (o.threadsPerCore as number);
+  if (threads > 65536) throw new TypeError(`${where}: the topology has ${threads} hardware threads (sockets × ccxPerSocket × coresPerCcx × threadsPerCore); at most 65536`);
   return { ...(o as unknown as CostProfile), source: (o.source as string | undefined) ?? where };
 }

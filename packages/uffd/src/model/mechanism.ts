@@ -4,7 +4,7 @@
  * demand-paging.ts do through @vcpu-rt/core; docs/model.md draws the event graph.
  */
 import type { CostProfile } from './costs.js';
-import { SimLock } from './lock.js';
+import { SimLock, type HandoffCost } from './lock.js';
 import type { Sim, SimThread, Step } from './sim.js';
 
 const cpu = (us: number): Step => ({ k: 'cpu', us });
@@ -35,10 +35,11 @@ export class SimUffd {
   maxPending = 0;
   maxFault = 0;
 
-  constructor(sim: Sim, readonly id: number, handoffUs: number, perWaiterUs: number) {
-    this.fdWqh = new SimLock(`uffd${id}.fd_wqh`, sim, handoffUs, perWaiterUs);
-    this.faultPendingWqh = new SimLock(`uffd${id}.fault_pending_wqh`, sim, handoffUs, perWaiterUs);
-    this.faultWqh = new SimLock(`uffd${id}.fault_wqh`, sim, handoffUs, perWaiterUs);
+  /** `handoff`: what moving one of its wait-queue locks (with the list lines) between two threads costs. */
+  constructor(sim: Sim, readonly id: number, handoff: HandoffCost, perWaiterUs: number) {
+    this.fdWqh = new SimLock(`uffd${id}.fd_wqh`, sim, handoff, perWaiterUs);
+    this.faultPendingWqh = new SimLock(`uffd${id}.fault_pending_wqh`, sim, handoff, perWaiterUs);
+    this.faultWqh = new SimLock(`uffd${id}.fault_wqh`, sim, handoff, perWaiterUs);
   }
 }
 
@@ -48,6 +49,8 @@ export interface MechanismEnv {
   c: CostProfile;
   mode: 'missing' | 'minor';
   fetchUs: number;
+  /** demand_paging_test -d: µs a reader waits (off the CPU) before serving each message. */
+  handlerDelayUs: number;
   /** Reader wake-ups on fd_wqh: every parked reader, or the first (exclusive). */
   wake: 'all' | 'exclusive';
   /** The mm-wide shared lines. */
@@ -64,11 +67,7 @@ export interface MechanismEnv {
 
 /** Touches each mm-wide shared line once (mfill_atomic's mmap_read_lock, page cache, memcg). */
 function* mmShared(env: MechanismEnv): Generator<Step, void, void> {
-  for (const l of env.mm) {
-    yield lock(l);
-    yield cpu(env.c.mmHoldUs);
-    yield unlock(l);
-  }
+  for (const l of env.mm) yield { k: 'touch', lock: l, us: env.c.mmHoldUs };
 }
 
 /** The resolution of one page: UFFDIO_CONTINUE or UFFDIO_COPY, and the mm-wide lines it touches. */
@@ -142,6 +141,7 @@ export function* uffdReader(env: MechanismEnv, u: SimUffd, self: SimThread): Gen
     yield unlock(u.faultPendingWqh);
     yield unlock(u.fdWqh);
     yield cpu(c.readerSyscallUs);
+    if (env.handlerDelayUs > 0) yield delay(env.handlerDelayUs);
     if (env.fetchUs > 0) yield delay(env.fetchUs);
     yield* resolve(env);
     u.resolutions++;

@@ -10,7 +10,8 @@ import { demandPagingOptions, type DemandPagingOptions } from '../options.js';
 import { checkCostProfile, type CostProfile } from './costs.js';
 import { SimLock, type SimLockStats } from './lock.js';
 import { exitVcpu, SimUffd, uffdReader, uffdVcpu, type MechanismEnv } from './mechanism.js';
-import { Sim } from './sim.js';
+import { Sim, type SimThread } from './sim.js';
+import { Topology } from './topology.js';
 
 /** Model-only options. */
 export interface ModelOptions {
@@ -30,9 +31,20 @@ export interface ModelResult extends DemandPagingResult {
     simPages: number;
     /** The mm-wide shared lines, summed. */
     mm: SimLockStats;
+    /** The wait-queue locks of every uffd, summed (transfers counted per lock hand-off, each of wqLines lines). */
+    wq: SimLockStats;
+    /** The host topology and placement the line transfers were priced with; the hardware thread of each vCPU. */
+    topology: { sockets: number; ccxPerSocket: number; coresPerCcx: number; threadsPerCore: number; placement: string; vcpuThreads: number[] };
     /** Busy CPU-µs over cpus × simulated µs. */
     cpuUtilization: number;
     events: number;
+    /**
+     * The overall rate in the steady state, pages/s: faults completed while every vCPU is past its
+     * first quarter of pages and none has finished, over that window (steadyRate()); the selftest's
+     * rate (overallRate) also holds the start-up, which 16384 pages per vCPU make negligible and a
+     * short simulation does not.
+     */
+    steadyRate: number;
     /** Wall-clock seconds the simulation took. */
     simSeconds: number;
     /** The cost profile's source. */
@@ -41,22 +53,35 @@ export interface ModelResult extends DemandPagingResult {
 }
 
 function sumLocks(list: SimLockStats[]): SimLockStats {
-  return list.reduce((a, s) => ({ acquisitions: a.acquisitions + s.acquisitions, contended: a.contended + s.contended, waitUs: a.waitUs + s.waitUs, holdUs: a.holdUs + s.holdUs }),
-    { acquisitions: 0, contended: 0, waitUs: 0, holdUs: 0 });
+  return list.reduce((a, s) => ({
+    acquisitions: a.acquisitions + s.acquisitions, contended: a.contended + s.contended, waitUs: a.waitUs + s.waitUs, holdUs: a.holdUs + s.holdUs,
+    transfers: a.transfers + s.transfers, transferUs: a.transferUs + s.transferUs,
+  }), { acquisitions: 0, contended: 0, waitUs: 0, holdUs: 0, transfers: 0, transferUs: 0 });
 }
 
-/** Wake-up latencies: the slow mode for `wakeupSlowShare` of them, from a fixed-seed generator (runs repeat exactly). */
-function wakeups(c: CostProfile): () => number {
+/** Wake-up latencies: the slow mode for `wakeupSlowShare` of them, drawn from the simulation's fixed-seed generator. */
+function wakeups(c: CostProfile, sim: Sim): () => number {
   if (c.wakeupSlowShare <= 0) return () => c.wakeupUs;
-  let a = 0x9e3779b9;
-  return () => {
-    // mulberry32
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    const u = ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-    return u < c.wakeupSlowShare ? c.wakeupSlowUs : c.wakeupUs;
-  };
+  return () => (sim.random() < c.wakeupSlowShare ? c.wakeupSlowUs : c.wakeupUs);
+}
+
+/**
+ * Faults completed per second between the moment every vCPU has finished its first quarter of
+ * pages and the moment the first vCPU finishes (all running, past the start-up); the whole run's
+ * rate if that window is empty.
+ */
+function steadyRate(timelines: readonly Float64Array[], pages: number, overall: number): number {
+  const q = Math.max(0, Math.floor(pages / 4) - 1);
+  let from = 0;
+  let to = Infinity;
+  for (const tl of timelines) {
+    from = Math.max(from, tl[2 * q + 1]);
+    to = Math.min(to, tl[2 * pages - 1]);
+  }
+  if (!(to > from)) return overall;
+  let n = 0;
+  for (const tl of timelines) for (let p = q + 1; p < pages; p++) if (tl[2 * p + 1] > from && tl[2 * p + 1] <= to) n++;
+  return n / ((to - from) / 1e6);
 }
 
 /** Simulates one demand-paging run. */
@@ -71,16 +96,32 @@ export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelO
   if (!Number.isInteger(pages) || pages < 1) throw new RangeError(`model: simPages must be a positive integer (got ${String(simPages)})`);
   const t0 = performance.now();
   const sim = new Sim(cpus, c.cpuContention);
+  const topo = new Topology(c, c);
+  // A line's transfer takes, on average, what the two threads' places on the host say (topology.ts);
+  // each transfer is drawn from an exponential distribution with that mean. Why not the mean itself:
+  // with constant transfers the threads fall into lock-step and no queue forms at a line until it
+  // saturates, where real transfers vary (the other requests at the line's home, the holder's own
+  // misses and interrupts) and queues build up gradually with the load. A wait-queue lock moves wqLines lines.
+  const lineMove = (a: SimThread, b: SimThread): number => {
+    const mean = topo.transferUs(a.hw, b.hw);
+    return mean > 0 ? sim.exponential(mean) : 0;
+  };
+  const wqMove = (a: SimThread, b: SimThread): number => {
+    const mean = c.wqLines * topo.transferUs(a.hw, b.hw);
+    return mean > 0 ? sim.exponential(mean) : 0;
+  };
   const env: MechanismEnv = {
-    sim, c, mode: o.mode, fetchUs: o.fetchLatencyUs, wake: o.wake,
-    mm: Array.from({ length: c.mmLines }, (_, i) => new SimLock(`mm${i}`, sim, c.handoffUs, c.handoffPerWaiterUs)),
+    sim, c, mode: o.mode, fetchUs: o.fetchLatencyUs, handlerDelayUs: o.handlerDelayUs, wake: o.wake,
+    mm: Array.from({ length: c.mmLines }, (_, i) => new SimLock(`mm${i}`, sim, lineMove, c.handoffPerWaiterUs)),
     stop: { done: false }, finished: new Array<number>(vcpus).fill(0),
     timelines: Array.from({ length: vcpus }, () => new Float64Array(2 * pages)),
-    wakeup: wakeups(c),
+    wakeup: wakeups(c, sim),
   };
   const nUffd = o.singleUffd || o.overlap ? 1 : vcpus;
   const readersPerUffd = o.readers === 'per-vcpu' ? vcpus : o.readers;
-  const uffds = Array.from({ length: nUffd }, (_, i) => new SimUffd(sim, i, c.wqHandoffUs, c.handoffPerWaiterUs));
+  const uffds = Array.from({ length: nUffd }, (_, i) => new SimUffd(sim, i, wqMove, c.handoffPerWaiterUs));
+  // vCPU i on the i-th place of the placement; reader g beside vCPU g mod vcpus (topology.ts).
+  const vcpuHw = Array.from({ length: vcpus }, (_, i) => topo.place(i));
   const exits = options.exits === true;
   let left = vcpus;
   for (let i = 0; i < vcpus; i++) {
@@ -93,10 +134,13 @@ export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelO
         // Parked readers leave.
         for (const uf of uffds) while (uf.parked.length) sim.wake(uf.parked.shift()!, 0);
       }
-    })());
+    })(), vcpuHw[i]);
   }
   if (!exits) {
-    for (const u of uffds) for (let r = 0; r < readersPerUffd; r++) sim.spawn(`reader${u.id}.${r}`, (self) => uffdReader(env, u, self));
+    let g = 0;
+    for (const u of uffds) {
+      for (let r = 0; r < readersPerUffd; r++, g++) sim.spawn(`reader${u.id}.${r}`, (self) => uffdReader(env, u, self), topo.beside(vcpuHw[g % vcpus]));
+    }
   }
   sim.run();
   const end = Math.max(...env.finished);
@@ -135,7 +179,11 @@ export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelO
     uffd,
     exits: { memoryFaults: exits ? pages * vcpus : 0, eexist: 0 },
     model: {
-      cpus, simPages: pages, mm: sumLocks(env.mm.map((l) => l.stats)), cpuUtilization: sim.cpus.work / (end * cpus),
+      cpus, simPages: pages, mm: sumLocks(env.mm.map((l) => l.stats)),
+      wq: sumLocks(uffds.flatMap((u) => [u.fdWqh.stats, u.faultPendingWqh.stats, u.faultWqh.stats])),
+      topology: { sockets: c.sockets, ccxPerSocket: c.ccxPerSocket, coresPerCcx: c.coresPerCcx, threadsPerCore: c.threadsPerCore, placement: c.placement, vcpuThreads: vcpuHw },
+      cpuUtilization: sim.cpus.work / (end * cpus),
+      steadyRate: steadyRate(env.timelines, pages, perVcpuRate * vcpus),
       events: sim.events, simSeconds: (performance.now() - t0) / 1000, costs: c.source,
     },
   };

@@ -14,12 +14,16 @@ export type Step =
   | { readonly k: 'delay'; readonly us: number }
   | { readonly k: 'lock'; readonly lock: SimLock }
   | { readonly k: 'unlock'; readonly lock: SimLock }
+  /** lock, `us` of CPU work holding it, unlock: one step (the model touches many lines per fault). */
+  | { readonly k: 'touch'; readonly lock: SimLock; readonly us: number }
   | { readonly k: 'block' };
 
 /** A simulated thread. */
 export interface SimThread {
   readonly id: number;
   readonly name: string;
+  /** The hardware thread it runs on (Topology.place): where the cache lines it writes live. */
+  readonly hw: number;
   /** @internal */
   body: Generator<Step, void, void>;
   /** Set while the thread waits in a 'block' step. */
@@ -27,6 +31,10 @@ export interface SimThread {
   /** Woken before it blocked (try_to_wake_up on a task still running): its next 'block' returns at once. */
   wokenEarly: boolean;
   done: boolean;
+  /** @internal A 'touch' waiting for its lock: the work to do once it has it. */
+  touchUs?: number;
+  /** @internal The lock of a 'touch' whose work is done: released when the thread next runs. */
+  touched?: SimLock;
 }
 
 /** The simulator: a clock, the event queue, the CPUs. */
@@ -40,15 +48,32 @@ export class Sim {
   private seq = 0;
   private nextId = 0;
   private readonly runnable: SimThread[] = [];
+  private seed = 0x9e3779b9;
 
   /** `contention`: see Processors. */
   constructor(cpus: number, contention = 0) {
     this.cpus = new Processors(cpus, this, contention);
   }
 
-  /** Starts a thread: it runs its first step at the current time. */
-  spawn(name: string, body: (self: SimThread) => Generator<Step, void, void>): SimThread {
-    const th: SimThread = { id: this.nextId++, name, body: undefined as unknown as Generator<Step, void, void>, blocked: false, wokenEarly: false, done: false };
+  /**
+   * A uniform draw in [0, 1) from the simulation's own fixed-seed generator (mulberry32), so that a
+   * run with the same inputs repeats exactly.
+   */
+  random(): number {
+    this.seed = (this.seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(this.seed ^ (this.seed >>> 15), 1 | this.seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** An exponentially distributed draw with mean `mean`. */
+  exponential(mean: number): number {
+    return -mean * Math.log(1 - this.random());
+  }
+
+  /** Starts a thread on hardware thread `hw`: it runs its first step at the current time. */
+  spawn(name: string, body: (self: SimThread) => Generator<Step, void, void>, hw = 0): SimThread {
+    const th: SimThread = { id: this.nextId++, name, hw, body: undefined as unknown as Generator<Step, void, void>, blocked: false, wokenEarly: false, done: false, touchUs: undefined, touched: undefined };
     th.body = body(th);
     this.at(this.now, th);
     return th;
@@ -102,6 +127,17 @@ export class Sim {
 
   /** Runs `th` until it yields a step that takes time or waits. */
   private step(th: SimThread): void {
+    if (th.touchUs !== undefined) {
+      // Granted the lock of a 'touch': work under it, then (next time) release it.
+      const us = th.touchUs;
+      th.touchUs = undefined;
+      if (us > 0) { this.cpus.submit(th, us); return; }
+    }
+    if (th.touched !== undefined) {
+      const l = th.touched;
+      th.touched = undefined;
+      l.release(th);
+    }
     for (;;) {
       const r = th.body.next();
       if (r.done) {
@@ -120,6 +156,16 @@ export class Sim {
           if (!s.lock.acquire(th)) return;
           break;
         case 'unlock':
+          s.lock.release(th);
+          break;
+        case 'touch':
+          th.touched = s.lock;
+          if (!s.lock.acquire(th)) {
+            th.touchUs = s.us;
+            return;
+          }
+          if (s.us > 0) { this.cpus.submit(th, s.us); return; }
+          th.touched = undefined;
           s.lock.release(th);
           break;
         case 'block':

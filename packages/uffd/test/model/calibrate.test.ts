@@ -22,8 +22,11 @@ const BOUNDS: Record<(typeof COST_FIELDS)[number], [number, number]> = {
   copyUs: [0.01, 1000],
   wakeHoldUs: [0.001, 1000],
   walkPerWaiterUs: [0, 10],
-  handoffUs: [0, 100],
-  wqHandoffUs: [0, 100],
+  lineSmtUs: [0.001, 100],
+  lineCcxUs: [0.001, 100],
+  lineCcdUs: [0.001, 100],
+  lineSocketUs: [0.001, 100],
+  wqLines: [0, 1e5],
   handoffPerWaiterUs: [0, 0],
   faultRetryUs: [0.001, 1000],
   exitUs: [0, 1000],
@@ -31,6 +34,10 @@ const BOUNDS: Record<(typeof COST_FIELDS)[number], [number, number]> = {
   reenterUs: [0.001, 100],
   mmLines: [1, 64],
   mmHoldUs: [0.0001, 10],
+  sockets: [1, 1],
+  ccxPerSocket: [1, 1],
+  coresPerCcx: [1, 4096],
+  threadsPerCore: [1, 1],
 };
 
 test('quick calibration: every field measured, finite and plausible; the profile passes checkCostProfile', async (t) => {
@@ -41,7 +48,10 @@ test('quick calibration: every field measured, finite and plausible; the profile
   t.log(`${seconds.toFixed(1)} s\n${lines.join('\n')}\n${JSON.stringify(p, null, 2)}`);
 
   t.notThrows(() => checkCostProfile(p, 'measured'));
-  t.deepEqual(Object.keys(p).filter((k) => k !== 'source').sort(), [...COST_FIELDS].sort());
+  t.deepEqual(Object.keys(p).filter((k) => k !== 'source' && k !== 'placement').sort(), [...COST_FIELDS].sort());
+  // This machine as the profile describes it: one flat group of its CPUs, threads placed one per CPU.
+  t.is(p.placement, 'compact');
+  t.is(p.coresPerCcx, os.availableParallelism());
   for (const k of COST_FIELDS) {
     const v = p[k];
     t.true(typeof v === 'number' && Number.isFinite(v), `${k} = ${String(v)}`);

@@ -98,3 +98,15 @@ test('a thread woken before it blocks does not sleep (try_to_wake_up on a runnin
   sim.run();
   t.is(wokeAt, 5);
 });
+
+test('the simulation\'s generator repeats from its fixed seed; exponential draws have the asked mean', (t) => {
+  const a = new Sim(1);
+  const b = new Sim(1);
+  const xs = Array.from({ length: 5 }, () => a.random());
+  t.deepEqual(Array.from({ length: 5 }, () => b.random()), xs);
+  t.true(xs.every((x) => x >= 0 && x < 1));
+  const n = 20000;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += a.exponential(0.2);
+  t.true(Math.abs(sum / n / 0.2 - 1) < 0.03, `mean ${sum / n}`);
+});

@@ -1,4 +1,4 @@
-/** The `ops` guest of API.md: runs a list of reads, writes and ucalls; what tests use. */
+/** The `ops` guest of docs/api.md: runs a list of reads, writes and ucalls; what tests use. */
 import type { GuestContext } from '../guest.js';
 
 /** One step of the ops guest. */

@@ -21,7 +21,7 @@ export const memstressArgs = z.strictObject({
 
 const accessSize = z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)], { error: 'must be 1, 2, 4 or 8' });
 
-/** One op of the `ops` guest (API.md). */
+/** One op of the `ops` guest (docs/api.md). */
 export const op = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('read'), gpa: byteSize(0, MAX_GPA, 1), size: accessSize }),
   z.strictObject({ op: z.literal('write'), gpa: byteSize(0, MAX_GPA, 1), size: accessSize, value: z.int({ error: 'must be an integer' }) }),

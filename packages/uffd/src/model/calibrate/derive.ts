@@ -39,8 +39,13 @@ export interface Measured {
  *                      (the model charges the mm lines on top of these: the totals are the calls' measured times)
  *   walkPerWaiterUs  = slope of wake() over B records last written by another thread
  *   wakeHoldUs       = wake() of one waiter in range − one in-cache visit (the walk fit's slope) + (notify of a sleeper − of nobody)
- *   handoffUs        = SabMutex lock+unlock when the other thread took it last − when this one did
- *   wqHandoffUs      = the same for fault_pending_wqh with a record queued by one thread and unlinked by the other
+ *   lineCcxUs        = SabMutex lock+unlock when the other thread took it last − when this one did (a line
+ *                      moving between this machine's two CPUs, which the topology below puts in one CCX)
+ *   lineSmtUs, lineCcdUs, lineSocketUs = lineCcxUs: this machine has no other level to measure (unused by its topology)
+ *   wqLines          = (the same for fault_pending_wqh with a record queued by one thread and unlinked by the other) / lineCcxUs:
+ *                      a wait-queue lock hand-off in line transfers
+ *   sockets, ccxPerSocket, threadsPerCore = 1, coresPerCcx = os.availableParallelism(), placement = compact:
+ *                      the guest sees its vCPUs as one flat group; its threads are placed one per CPU
  *   handoffPerWaiterUs = 0: not measured (two CPUs never queue more than one waiter on a line)
  *   claimUs          = Atomics.compareExchange on a fresh word of the claim bitmap
  *   reenterUs        = the refault on the now-present page (spte installed, RET_PF_FIXED) + the TDP walk that then hits
@@ -50,7 +55,7 @@ export interface Measured {
  *   faultRetryUs     = uffd p50 − what the model puts on the same 1-vCPU critical path besides it:
  *                        faultEntryUs + enqueueHoldUs + mustWaitUs + max(wakeupUs, fdWakeHoldUs + fdWakePerEntryUs)
  *                        + readHoldUs + refileHoldUs + readerSyscallUs + continueUs + mmLines·mmHoldUs
- *                        + wakeHoldUs + walkPerWaiterUs + wakeupUs + 4·wqHandoffUs
+ *                        + wakeHoldUs + walkPerWaiterUs + wakeupUs + 4·wqLines·lineCcxUs
  *                      (4 wait-queue locks change hands per fault: fault_pending_wqh at the enqueue and at the read,
  *                      fd_wqh at the fault's wake_up_poll and at the read; the reader's wake-up runs while the
  *                      faulter still holds fd_wqh, so the read waits for the longer of the two). What is left is the
@@ -65,7 +70,7 @@ export interface Measured {
  * exitUs; for faultRetryUs the directly measured refault (the retry cannot be cheaper than the
  * refault it runs).
  */
-export function derive(m: Measured, say: (s: string) => void): { costs: Omit<CostProfile, 'source'>; mode: WakeMode } {
+export function derive(m: Measured, say: (s: string) => void, cpus = 2): { costs: Omit<CostProfile, 'source'>; mode: WakeMode } {
   const { real, wq, fp } = m;
   const mmHoldUs = fp.rmw;
   const mmLines = m.mmLines;
@@ -80,6 +85,8 @@ export function derive(m: Measured, say: (s: string) => void): { costs: Omit<Cos
   const claimUs = fp.cas;
   const reenterUs = fp.install;
   const wqHandoffUs = Math.max(0, m.wqHandoff);
+  // The line transfer between the two CPUs; a floor of 1 ns keeps wqLines finite when the mutex showed none.
+  const lineUs = Math.max(0.001, m.handoff);
   const enqueueHoldUs = wq.enqueue;
   const readerSyscallUs = Math.max(0, wq.readerSyscall);
   const withMode = (w: WakeMode): { fdWakePerEntryUs: number; wakeHoldUs: number; rest: number } => {
@@ -102,8 +109,10 @@ export function derive(m: Measured, say: (s: string) => void): { costs: Omit<Cos
     // Both wake-up modes, with their shares: the model draws each wake-up from them.
     wakeupUs: m.modes[0].wakeup, wakeupSlowUs: m.modes[m.modes.length - 1].wakeup, wakeupSlowShare: m.modes.length === 2 ? m.modes[1].share : 0,
     readHoldUs, refileHoldUs, readerSyscallUs, continueUs, copyUs, wakeHoldUs, walkPerWaiterUs,
-    handoffUs: Math.max(0, m.handoff), wqHandoffUs, handoffPerWaiterUs: 0, faultRetryUs: Math.max(fp.install, retry), exitUs: Math.max(0, exitUs),
+    lineSmtUs: lineUs, lineCcxUs: lineUs, lineCcdUs: lineUs, lineSocketUs: lineUs, wqLines: wqHandoffUs / lineUs,
+    handoffPerWaiterUs: 0, faultRetryUs: Math.max(fp.install, retry), exitUs: Math.max(0, exitUs),
     claimUs, reenterUs, mmLines, mmHoldUs,
+    sockets: 1, ccxPerSocket: 1, coresPerCcx: Math.max(1, cpus), threadsPerCore: 1, placement: 'compact' as const,
     // log2(2) = 1: the slow-down with both CPUs busy, minus one.
     cpuContention: Math.max(0, m.contention.two / m.contention.one - 1),
   };

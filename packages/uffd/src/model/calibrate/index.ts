@@ -101,18 +101,19 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
     const contention = await memstressContention(cfg);
     say(`plain faults, memstress: ${f3(contention.one)} µs/page with one vCPU running, ${f3(contention.two)} µs per vCPU with two at once → cpuContention ${f3(Math.max(0, contention.two / contention.one - 1))}`);
     const measured: Measured = { real, contention, wq, fp, mmLines: lines.length, modes, handoff: mutex.handoff, wqHandoff: wqp.handoff, remoteWalkSlope: remote.slope };
-    const { costs: c, mode } = derive(measured, say);
+    const { costs: c, mode } = derive(measured, say, os.availableParallelism());
+    const wqHandoffUs = c.wqLines * c.lineCcxUs;
     // The real sleepers, asleep as long as in the chosen wake-up mode.
     const fdReal = await realReaderWake(helpers, b, cfg, mode.idleUs, timer);
     const wakeReal = await realFaulterWake(helpers, b, cfg, mode.idleUs, timer);
     const plain = await memstressPlainFault(cfg);
     await helpers.terminateAll();
     // What the profile's parts add up to for one sleeper, with each wake-up mode's notify cost.
-    const fdSum = modes.map((x) => c.fdWakeHoldUs + Math.max(0, wq.fdWake.slope) + Math.max(0, x.notifySleeper - wq.notifyIdle) + c.wqHandoffUs);
-    const walkSum = modes.map((x) => Math.max(0, wq.wakeMatched - Math.max(0, wq.walk.slope)) + Math.max(0, x.notifySleeper - wq.notifyIdle) + c.walkPerWaiterUs + c.wqHandoffUs);
+    const fdSum = modes.map((x) => c.fdWakeHoldUs + Math.max(0, wq.fdWake.slope) + Math.max(0, x.notifySleeper - wq.notifyIdle) + wqHandoffUs);
+    const walkSum = modes.map((x) => Math.max(0, wq.wakeMatched - Math.max(0, wq.walk.slope)) + Math.max(0, x.notifySleeper - wq.notifyIdle) + c.walkPerWaiterUs + wqHandoffUs);
     say(`cross-checks (this thread spins beside the sleeper, so the host's placement decides which mode it meets): ` +
-      `wakeReaders with a real reader asleep ${f3(fdReal)} µs (fdWakeHoldUs + fdWakePerEntryUs + wqHandoffUs with each mode's notify: ${fdSum.map(f3).join(' / ')} µs); ` +
-      `UFFDIO_WAKE with a real faulter asleep ${f3(wakeReal)} µs (wakeHoldUs + walkPerWaiterUs + wqHandoffUs: ${walkSum.map(f3).join(' / ')} µs); ` +
+      `wakeReaders with a real reader asleep ${f3(fdReal)} µs (fdWakeHoldUs + fdWakePerEntryUs + wqLines·lineCcxUs with each mode's notify: ${fdSum.map(f3).join(' / ')} µs); ` +
+      `UFFDIO_WAKE with a real faulter asleep ${f3(wakeReal)} µs (wakeHoldUs + walkPerWaiterUs + wqLines·lineCcxUs: ${walkSum.map(f3).join(' / ')} µs); ` +
       `plain fault in a vCPU thread (memstress) ${f3(plain.fault - plain.present)} µs/page vs ${f3(fp.plainFault)} µs in this thread`);
 
     const cpus = os.availableParallelism();
