@@ -1,7 +1,7 @@
 /**
  * Table A of Anish Moorthy's series (v1/v3/v4/v6/v7 cover letters, identical in each): overall
  * demand paging rate in thousands of pages/s, `demand_paging_test -b 64M -u MINOR -s shmem -a
- * -v <n> -r <n> [-w]` on "an x86 machine with 256 cores" (4x AMD EPYC 7B13), n = 5.
+ * -v <n> -r <n> [-w]` on "an x86 machine with 256 cores" (AMD EPYC 7B13: 2 sockets, SMT, 256 CPUs; docs/model.md §3), n = 5.
  */
 import { TABLE_A_ROWS, type TableARow } from '@vcpu-rt/uffd';
 

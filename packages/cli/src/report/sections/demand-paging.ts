@@ -64,7 +64,7 @@ export async function demandPagingSection(data: unknown, ctx: SectionContext): P
   const figures = [await figure('paging-rate', pagingRateSpec({
     heading: 'Demand-paging rate against vCPUs',
     subtitle: [`ours: median of ${repeats} run${repeats > 1 ? 's' : ''}, bar = [min, max]`, ...(flags ? [`ours: ${flags}`] : []),
-      published ? 'table A: -b 64M -u MINOR -a -r n on 4x EPYC 7B13 (256 cores), n = 5' : 'no published rows in this result'],
+      published ? 'table A: -b 64M -u MINOR -a -r n on a 256-CPU AMD EPYC 7B13 host, n = 5' : 'no published rows in this result'],
     points, solid: ours, dashed: published ? [TABLE_A_LABEL] : [],
   }), ctx)];
   const counts = sortedDistinct(rows.map((r) => r.vcpus));
