@@ -44,7 +44,7 @@ export function demandPagingTable(rows: readonly DemandPagingRow[], machine: Mac
     `threads = vCPUs + reader threads (* = more runnable threads than cpus: oversubscribed, the OS time-slices them)`,
     `walk/wake = waiters __wake_userfault visited per wake (every blocked fault, no early exit)`,
     `Lp cont. = acquisitions of fault_pending_wqh.lock (uffd path) that found it held`,
-    latencies.length ? `fault latency p50/p99 µs, uffd vs exit path: ${latencies.join('; ')}` : '',
+    ...wrap(latencies.length ? `fault latency p50/p99 µs, uffd vs exit path: ${latencies.join('; ')}` : '', 120),
     `table A (K pages/s): ${TABLE_A_SOURCE}`,
     ...wrap(rest.length ? `  rows not run here: ${rest.join('; ')}` : '', 116),
   ];

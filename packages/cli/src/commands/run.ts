@@ -21,8 +21,22 @@ export const DEFAULT_SCENARIO = fileURLToPath(new URL('../../../../scenarios/pos
 /** What `run` prints for people: each section's title and table, then where the report went. */
 export function peopleOutput(doc: ResultDocument): string {
   const lines = [`scenario ${doc.scenario?.name ?? ''}: ${doc.sections.length} section${doc.sections.length === 1 ? '' : 's'} in ${doc.seconds.toFixed(1)} s`];
-  for (const s of doc.sections) lines.push('', `== ${s.title}`, sectionTable(s), ...(s.command ? [`(alone: ${s.command})`] : []));
+  for (const s of doc.sections) lines.push('', `== ${s.title}`, sectionTable(s), ...(s.command ? ['to run this step alone:', ...shellLines(s.command, 120)] : []));
   return lines.join('\n');
+}
+
+/** A command line cut at spaces into lines of at most `width` characters, continued with a backslash. */
+function shellLines(command: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of command.split(' ')) {
+    if (line && line.length + 1 + word.length + 2 > width) {
+      out.push(`${line} \\`);
+      line = `    ${word}`;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out;
 }
 
 /** Prints a scenario failure without a stack: each located problem on its own line. */
