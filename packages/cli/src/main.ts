@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** vcpu-rt: the command line. It parses, runs and reports; the engine lives in the other packages. */
 import { Command, InvalidArgumentError } from 'commander';
-import { KVM_USER_MEM_SLOTS, type MemslotImpl } from '@vcpu-rt/core';
-import { benchMemslots, DEFAULT_SLOTS } from './bench/memslots.js';
+import type { MemslotImpl } from '@vcpu-rt/core';
+import { benchMemslots } from './bench/memslots.js';
 import { memslotTable } from './bench/memslots-report.js';
 import { machineInfo } from './bench/stats.js';
 import { benchPciHole, VMM_PLACEMENTS, type VmmPlacement } from './bench/pci-hole.js';
@@ -10,7 +10,7 @@ import { pciHoleTable } from './bench/pci-hole-report.js';
 import { benchVcpu } from './bench/vcpu.js';
 import { vcpuTable } from './bench/vcpu-report.js';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { calibrateCosts, DEMAND_PAGING_DEFAULTS, MAX_GUEST_BYTES, MAX_READER_THREADS, MAX_REAL_VCPUS, modelSweep } from '@vcpu-rt/uffd';
+import { calibrateCosts, DEMAND_PAGING_DEFAULTS, MAX_GUEST_BYTES, modelSweep } from '@vcpu-rt/uffd';
 import { loadCosts, MEASURED_COSTS_FILE } from './model/costs.js';
 import { benchModel } from './bench/model.js';
 import { modelTable, validateTable } from './model/model-report.js';
@@ -23,6 +23,7 @@ import { PUBLISHED, PUBLISHED_SOURCE } from './bench/published.js';
 import { PCI_HOLE_PUBLISHED, PCI_HOLE_PUBLISHED_SOURCE } from './bench/pci-hole-report.js';
 import { commandProgress, emit, type OutputFlags } from './commands/bench-output.js';
 import { addReportCommand } from './commands/report.js';
+import { MEMSLOTS_BOUNDS, MODEL_BOUNDS, PAGING_BOUNDS, PCI_HOLE_BOUNDS, VCPU_BOUNDS } from './scenario/schema/bounds.js';
 import { registerRunCommands } from './commands/run.js';
 
 function intList(name: string, min: number, max: number) {
@@ -55,14 +56,15 @@ const bench = program.command('bench').description('Benchmarks that print our fi
 
 bench.command('memslots')
   .description('memslot_perf_test operations on the tree (5.17+) and array (pre-5.17) memslots, in one run')
-  .option('--slots <list>', 'slot counts', distinct('--slots', intList('--slots', 1, KVM_USER_MEM_SLOTS - 1)), DEFAULT_SLOTS)
+  .option('--slots <list>', 'slot counts', distinct('--slots', intList('--slots', MEMSLOTS_BOUNDS.slots.min, MEMSLOTS_BOUNDS.slots.max)), MEMSLOTS_BOUNDS.slots.default)
   .option('--impl <list>', 'memslot designs: tree,array', distinct('--impl', implList), ['tree', 'array'] as MemslotImpl[])
-  .option('--repeat <n>', 'repeats of each measurement (the median is reported)', boundedInt('--repeat', 1, 100), 3)
+  .option('--repeat <n>', 'repeats of each measurement (the median is reported)', bounded('--repeat', MEMSLOTS_BOUNDS.repeat), MEMSLOTS_BOUNDS.repeat.default)
   .option('--move-seconds <s>', 'wall time of each move repeat, in (0, 60]', (v: string) => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 60) throw new InvalidArgumentError(`--move-seconds must be a number of seconds in (0, 60] (got '${v}')`);
+    const max = MEMSLOTS_BOUNDS.moveSeconds.max;
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`--move-seconds must be a number of seconds in (0, ${max}] (got '${v}')`);
     return n;
-  }, 0.3)
+  }, MEMSLOTS_BOUNDS.moveSeconds.default)
   .option('--json', 'print one JSON document instead of the table')
   .option('--wide', 'the table with [min, max] and the units spelled out (wider than 120 columns)')
   .option('--out <dir>', 'also write result.json and report.html (charts beside the published figures) into <dir>')
@@ -94,8 +96,8 @@ bench.command('pci-hole')
   .description('the pci-scan guest boots a q35-like machine under each PCI-hole strategy of seeds 000/001/003, in one run')
   .option('--strategy <list>', 'strategies', distinct('--strategy', listOf<PciHoleStrategy>('--strategy', PCI_HOLE_STRATEGIES)), [...PCI_HOLE_STRATEGIES])
   .option('--vmm <list>', `where userspace handles exits: ${VMM_PLACEMENTS.join(',')}`, distinct('--vmm', listOf<VmmPlacement>('--vmm', VMM_PLACEMENTS)), [...VMM_PLACEMENTS])
-  .option('--repeat <n>', 'scans after the first (the median is reported)', boundedInt('--repeat', 1, 1000), 7)
-  .option('--stray-writes <n>', 'writes to absent functions after each scan', boundedInt('--stray-writes', 0, 100_000), 0)
+  .option('--repeat <n>', 'scans after the first (the median is reported)', bounded('--repeat', PCI_HOLE_BOUNDS.repeat), PCI_HOLE_BOUNDS.repeat.default)
+  .option('--stray-writes <n>', 'writes to absent functions after each scan', bounded('--stray-writes', PCI_HOLE_BOUNDS.strayWrites), PCI_HOLE_BOUNDS.strayWrites.default)
   .option('--run-poll-ns <ns>', 'largest KVM_RUN handoff poll window of the main-thread placement (KVM\'s halt_poll_ns)', nonNegativeInt('--run-poll-ns'), HANDOFF_POLL_NS_DEFAULT)
   .option('--json', 'print one JSON document instead of the table')
   .option('--wide', 'the table with the first scan and [min, max] too (wider than 120 columns)')
@@ -124,7 +126,7 @@ bench.command('pci-hole')
 
 bench.command('vcpu')
   .description('the guest-access hit path: one vCPU, and two on disjoint memory')
-  .option('--repeat <n>', 'timed rounds (the median is reported)', boundedInt('--repeat', 1, 1000), 9)
+  .option('--repeat <n>', 'timed rounds (the median is reported)', bounded('--repeat', VCPU_BOUNDS.repeat), VCPU_BOUNDS.repeat.default)
   .option('--json', 'print one JSON document instead of the table')
   .option('--out <dir>', 'also write result.json and report.html (charts beside the published figures) into <dir>')
   .action(async (o: OutputFlags & { repeat: number }) => {
@@ -149,6 +151,11 @@ function byteSize(name: string, max: number) {
   };
 }
 
+/** boundedInt over one of the shared bounds (scenario/schema/bounds.ts: scenario steps accept the same). */
+function bounded(name: string, b: { min: number; max: number }) {
+  return boundedInt(name, b.min, b.max);
+}
+
 function boundedInt(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
@@ -159,7 +166,7 @@ function boundedInt(name: string, min: number, max: number) {
 
 function readersOption(value: string): number | 'per-vcpu' {
   if (value === 'per-vcpu' || value === 'n') return 'per-vcpu';
-  return boundedInt('--readers', 1, MAX_READER_THREADS)(value);
+  return bounded('--readers', PAGING_BOUNDS.readers)(value);
 }
 
 function distinct<T>(name: string, parse: (v: string) => T[]) {
@@ -198,10 +205,10 @@ function pagingOptions(cmd: Command, maxVcpus: number, defaultVcpus: number[]): 
     .option('-a, --single-uffd', 'one uffd for all guest memory (the default, as table A)', true)
     .option('--no-single-uffd', 'one uffd per vCPU')
     .option('-r, --readers <n>', "reader threads per uffd, or 'per-vcpu' (table A's -r n)", readersOption, DEMAND_PAGING_DEFAULTS.readers)
-    .option('-d, --delay-us <us>', 'µs each reader waits before serving a fault', boundedInt('--delay-us', 0, 1_000_000), 0)
+    .option('-d, --delay-us <us>', 'µs each reader waits before serving a fault', bounded('--delay-us', PAGING_BOUNDS.delayUs), PAGING_BOUNDS.delayUs.default)
     .option('--path <list>', 'uffd,exit', distinct('--path', listOf<PagingPath>('--path', PAGING_PATHS)), [...PAGING_PATHS])
     .option('-o, --overlap', 'every vCPU touches the same memory (implies one uffd)', false)
-    .option('--fetch-latency-us <us>', "the source's per-page fetch latency (a named, reported parameter)", boundedInt('--fetch-latency-us', 0, 1_000_000), 0)
+    .option('--fetch-latency-us <us>', "the source's per-page fetch latency (a named, reported parameter)", bounded('--fetch-latency-us', PAGING_BOUNDS.fetchLatencyUs), PAGING_BOUNDS.fetchLatencyUs.default)
     .option('--wake <mode>', 'reader wake-ups on fd_wqh: all (today\'s kernel) or exclusive (Peter Xu\'s patch)', (v: string) => {
       if (v !== 'all' && v !== 'exclusive') throw new InvalidArgumentError(`--wake must be all or exclusive (got '${v}')`);
       return v;
@@ -218,10 +225,10 @@ function pagingConfig(o: PagingFlags) {
   };
 }
 
-pagingOptions(bench.command('demand-paging'), MAX_REAL_VCPUS, [1, 2, 4, 8])
+pagingOptions(bench.command('demand-paging'), PAGING_BOUNDS.vcpus.max, [...PAGING_BOUNDS.vcpus.default])
   .description('demand_paging_test in real threads: uffd wait queues against memory-fault exits (seed 002), in one run, beside table A')
-  .option('--warmup-pages <n>', 'pages each vCPU faults before the measured pass (JIT warm-up)', boundedInt('--warmup-pages', 0, 65536), DEMAND_PAGING_DEFAULTS.warmupPages)
-  .option('--repeat <n>', 'runs of each path and vCPU count (the median is reported)', boundedInt('--repeat', 1, 100), 3)
+  .option('--warmup-pages <n>', 'pages each vCPU faults before the measured pass (JIT warm-up)', bounded('--warmup-pages', PAGING_BOUNDS.warmupPages), PAGING_BOUNDS.warmupPages.default)
+  .option('--repeat <n>', 'runs of each path and vCPU count (the median is reported)', bounded('--repeat', PAGING_BOUNDS.repeat), PAGING_BOUNDS.repeat.default)
   .action(async (o: PagingFlags & { warmupPages: number; repeat: number }) => {
     const startedAt = new Date();
     const machine = machineInfo();
@@ -261,11 +268,11 @@ bench.command('model')
 
 const model = program.command('model').description('The discrete-event model of uffd contention and memory-fault exits, for vCPU counts beyond the machine');
 
-pagingOptions(model.command('demand-paging'), 512, [1, 2, 4, 8, 16, 32, 64, 128, 256])
+pagingOptions(model.command('demand-paging'), MODEL_BOUNDS.vcpus.max, [...MODEL_BOUNDS.vcpus.default])
   .description('simulate demand_paging_test: both paths per vCPU count, in parallel on a pool, beside table A')
-  .option('--cpus <n>', 'processors the simulated threads share', boundedInt('--cpus', 1, 4096), 256)
+  .option('--cpus <n>', 'processors the simulated threads share', bounded('--cpus', MODEL_BOUNDS.cpus), MODEL_BOUNDS.cpus.default)
   .option('--costs <profile>', `published (table A's host), measured (from 'model calibrate', ${MEASURED_COSTS_FILE}), or a JSON file`, 'published')
-  .option('--sim-pages <n>', 'pages each vCPU faults in the simulation (the rate is a steady state)', boundedInt('--sim-pages', 16, 65536), 2048)
+  .option('--sim-pages <n>', 'pages each vCPU faults in the simulation (the rate is a steady state)', bounded('--sim-pages', MODEL_BOUNDS.simPages), MODEL_BOUNDS.simPages.default)
   .action(async (o: PagingFlags & { cpus: number; costs: string; simPages: number }) => {
     const startedAt = new Date();
     const costs = costsOrExit(o.costs);
@@ -294,11 +301,11 @@ model.command('calibrate')
     process.stdout.write(`${JSON.stringify(profile, null, 2)}\nwritten to ${o.out}\n`);
   });
 
-pagingOptions(model.command('validate'), MAX_REAL_VCPUS, [1, 2, 4, 8])
+pagingOptions(model.command('validate'), PAGING_BOUNDS.vcpus.max, [...PAGING_BOUNDS.vcpus.default])
   .description('run the real benchmark and the model (measured costs, this machine\'s cpus) on the same configurations, side by side')
   .option('--costs <profile>', 'measured (default) or a JSON file', 'measured')
-  .option('--repeat <n>', 'runs of each real point (the median is compared)', boundedInt('--repeat', 1, 100), 3)
-  .option('--warmup-pages <n>', 'warm-up pages of the real runs', boundedInt('--warmup-pages', 0, 65536), DEMAND_PAGING_DEFAULTS.warmupPages)
+  .option('--repeat <n>', 'runs of each real point (the median is compared)', bounded('--repeat', PAGING_BOUNDS.repeat), PAGING_BOUNDS.repeat.default)
+  .option('--warmup-pages <n>', 'warm-up pages of the real runs', bounded('--warmup-pages', PAGING_BOUNDS.warmupPages), PAGING_BOUNDS.warmupPages.default)
   .action(async (o: PagingFlags & { costs: string; repeat: number; warmupPages: number }) => {
     const startedAt = new Date();
     const costs = costsOrExit(o.costs);

@@ -1,7 +1,7 @@
 /**
- * The bounds and defaults of the bench and model flags (packages/cli/src/main.ts), in one place so
- * that a scenario step accepts exactly what the command line accepts. Every value here is the one
- * the corresponding flag's parser uses; the engine's own limits come from the engine packages.
+ * The bounds and defaults of the bench and model flags, in one place: the command line
+ * (packages/cli/src/main.ts) parses with them and a scenario step accepts exactly the same. The
+ * engine's own limits come from the engine packages.
  */
 import { KVM_USER_MEM_SLOTS } from '@vcpu-rt/core';
 import { DEMAND_PAGING_DEFAULTS, MAX_GUEST_BYTES, MAX_READER_THREADS, MAX_REAL_VCPUS } from '@vcpu-rt/uffd';
