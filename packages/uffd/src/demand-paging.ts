@@ -14,11 +14,11 @@ import {
 import { createVcpu, type KvmExit, type Vcpu } from '@vcpu-rt/vcpu';
 import {
   GUEST_END, GUEST_FAULT_BYTES, GUEST_GCS, GUEST_MEASURED, GUEST_PRESENT_BYTES, GUEST_START, GUEST_WRONG_WORDS, type DemandPagingGuestArgs,
-  WARMUP_SYNCS,
+  SYNC_BYTES_PER_PAGE, SYNC_ROUND, WARMUP_AGAIN,
 } from './guest/demand-paging-guest.js';
 import type { ReaderData } from './handler/reader-worker.js';
 import {
-  RUN_COUNTER_WORDS, RUN_EXIT_EEXIST, RUN_EXIT_RESOLVED, RUN_READER_EEXIST, RUN_READER_RESOLVED, RUN_READER_WAKES, RUN_STOP, type PostcopyLayout,
+  PAGE_ABSENT, RUN_COUNTER_WORDS, RUN_EXIT_EEXIST, RUN_EXIT_RESOLVED, RUN_READER_EEXIST, RUN_READER_RESOLVED, RUN_READER_WAKES, RUN_STOP, type PostcopyLayout,
 } from './layout.js';
 import { blocktime, latency } from './metrics.js';
 import { demandPagingOptions, type DemandPagingOptions } from './options.js';
@@ -58,6 +58,11 @@ export interface DemandPagingResult {
 export interface DemandPagingRun extends DemandPagingResult {
   /** Memory-fault exits, exit-path resolutions and those that found the page present (warm-up included: `warmup` of them). */
   exits: { memoryFaults: number; eexist: number; resolved: number; warmup: number };
+  /**
+   * The warm-up: its rounds (each faulted every vCPU's warm-up region, zapped in between), and per
+   * round the most any vCPU thread's faults allocated per page (ended as `warmedUp` says).
+   */
+  warmup: { rounds: number; bytesPerPage: number[] };
   /** Reader threads: pages resolved, EEXISTs, and the explicit wakes after them. */
   readers: { threads: number; resolved: number; eexist: number; wakes: number };
   /** The source: pages fetched and the mean time a fetch took (fetchLatencyUs plus overshoot). */
@@ -78,6 +83,27 @@ const readerUrl = new URL('./handler/reader-worker.js', import.meta.url);
 
 /** Pause between the warm-up and the measured pass (outside the measurement), ms. */
 export const SETTLE_MS = 100;
+
+/**
+ * Warm-up rounds: at least MIN_WARMUP_ROUNDS (the second is the first after a ucall exit), at most
+ * MAX_WARMUP_ROUNDS; in between, until warmedUp says the rounds' allocation has settled.
+ */
+export const MIN_WARMUP_ROUNDS = 2;
+export const MAX_WARMUP_ROUNDS = 8;
+/** Bytes per page a round may allocate and count as allocating nothing, or as no change from the last. */
+export const WARM_BYTES_PER_PAGE = 1;
+
+/**
+ * Whether the warm-up is done after rounds that allocated `b` bytes per page each: the last one
+ * allocated nothing (the allocation-free exit path, optimized), or the last two did not fall (a path
+ * that allocates by design, such as the uffd path's vCPU side, at its optimized figure).
+ */
+export function warmedUp(b: readonly number[]): boolean {
+  const k = b.length;
+  if (k < MIN_WARMUP_ROUNDS) return false;
+  if (k >= MAX_WARMUP_ROUNDS || b[k - 1] <= WARM_BYTES_PER_PAGE) return true;
+  return k >= 3 && b[k - 1] >= b[k - 2] - WARM_BYTES_PER_PAGE && b[k - 2] >= b[k - 3] - WARM_BYTES_PER_PAGE;
+}
 
 /** Observers of a run (tests and tools): called once every thread has started, before the vCPUs run. */
 export interface DemandPagingHooks {
@@ -104,6 +130,7 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
   const readers: Worker[] = [];
   const vcpus: Vcpu[] = [];
   const counters = new Int32Array(new SharedArrayBuffer(RUN_COUNTER_WORDS * 4));
+  const control = new Int32Array(new SharedArrayBuffer(4));
   let stopping = false;
   try {
     let hva: number;
@@ -154,7 +181,7 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
       const args: DemandPagingGuestArgs = {
         gpa: GUEST_BASE_GPA + (o.overlap ? 0 : i * o.bytesPerVcpu), pages: pagesPerVcpu,
         timeline, offset: i * 2 * pagesPerVcpu, timeOrigin: performance.timeOrigin,
-        warmupGpa: GUEST_BASE_GPA + (measured + i * o.warmupPages) * 4096, warmupPages: o.warmupPages,
+        warmupGpa: GUEST_BASE_GPA + (measured + i * o.warmupPages) * 4096, warmupPages: o.warmupPages, control: control.buffer as SharedArrayBuffer,
       };
       vcpus.push(await createVcpu(vm, i, { guest: `module:${guestPath}#demandPagingGuest`, args }, {
         vmm: o.exits ? [{ handler: `module:${exitHandlerPath}#postcopyExitHandler`, args: layout }] : [],
@@ -163,14 +190,28 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
 
     hooks.started?.({ readers, vcpus });
     const runAll = (): Promise<KvmExit[]> => Promise.race([Promise.all(vcpus.map((v) => v.run())), readerDeath]);
+    const warmup = { rounds: 0, bytesPerPage: [] as number[] };
     if (o.warmupPages > 0) {
-      for (let s = 0; s < WARMUP_SYNCS; s++) {
-        for (const [i, e] of (await runAll()).entries()) {
-          if (e.reason !== KVM_EXIT_IO || e.ucall.cmd !== 'sync') throw new Error(`vCPU ${i} exited with reason ${e.reason} instead of ending its warm-up`);
-        }
+      const claims = new Int32Array(layout.claims);
+      for (;;) {
+        const worst = Math.max(...(await runAll()).map((e, i) => {
+          if (e.reason !== KVM_EXIT_IO || e.ucall.cmd !== 'sync' || Number(e.ucall.values[SYNC_ROUND]) !== warmup.rounds) {
+            throw new Error(`vCPU ${i} exited with reason ${e.reason} instead of ending warm-up round ${warmup.rounds}`);
+          }
+          return Number(e.ucall.values[SYNC_BYTES_PER_PAGE]);
+        }));
+        warmup.bytesPerPage.push(worst);
+        warmup.rounds++;
+        const again = !warmedUp(warmup.bytesPerPage);
+        Atomics.store(control, WARMUP_AGAIN, again ? 1 : 0);
+        if (!again) break;
+        // Every vCPU is stopped in its sync: zap the warm-up regions (the MMU notifier drops their
+        // sptes; a memfd keeps its page cache, so MINOR faults again) and release their claims.
+        vm.host.madvise(hva + measured * 4096, o.vcpus * o.warmupPages * 4096, 'dontneed');
+        for (let p = measured; p < pages; p++) Atomics.store(claims, p, PAGE_ABSENT);
       }
-      // Every thread is idle now: V8's background compiler finishes the optimized fault path
-      // it started during the warm-up, rather than racing the measured pass for the CPUs.
+      // Every thread is idle now: V8's background compiler finishes what it started during the
+      // warm-up, rather than racing the measured pass for the CPUs.
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     }
     const exits = await runAll();
@@ -200,7 +241,8 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
       blocktime: blocktime(timelines),
       latency: latency(timelines),
       uffd: sumUffdStats(uffds.map((u) => u.stats())),
-      exits: { memoryFaults: vcpus.reduce((s, v) => s + v.stats().memoryFaults, 0), eexist: counters[RUN_EXIT_EEXIST], resolved: counters[RUN_EXIT_RESOLVED], warmup: o.exits ? warm : 0 },
+      exits: { memoryFaults: vcpus.reduce((s, v) => s + v.stats().memoryFaults, 0), eexist: counters[RUN_EXIT_EEXIST], resolved: counters[RUN_EXIT_RESOLVED], warmup: o.exits ? warm * warmup.rounds : 0 },
+      warmup,
       readers: { threads: readers.length, resolved: counters[RUN_READER_RESOLVED], eexist: counters[RUN_READER_EEXIST], wakes: counters[RUN_READER_WAKES] },
       fetch: pageServerStats(source.server.stats),
       verify: { pages, badPages: checked.badPages, wrongWords: sum(GUEST_WRONG_WORDS) },

@@ -1,5 +1,8 @@
 /** @vcpu-rt/uffd: postcopy — the migration source, userfaultfd readers, the memory-fault-exit path, demand_paging_test. */
-export { demandPaging, GUEST_BASE_GPA, type DemandPagingResult, type DemandPagingRun, type DemandPagingHooks } from './demand-paging.js';
+export {
+  demandPaging, GUEST_BASE_GPA, MAX_WARMUP_ROUNDS, MIN_WARMUP_ROUNDS, warmedUp, WARM_BYTES_PER_PAGE,
+  type DemandPagingResult, type DemandPagingRun, type DemandPagingHooks,
+} from './demand-paging.js';
 export { demandPagingOptions, DEMAND_PAGING_DEFAULTS, MAX_REAL_VCPUS, MAX_GUEST_BYTES, MAX_READER_THREADS, type DemandPagingOptions } from './options.js';
 export { blocktime, latency, latencyBucket, LATENCY_BUCKETS } from './metrics.js';
 export { MigrationSource } from './source/migration-source.js';

@@ -32,7 +32,7 @@ export interface DemandPagingOptions {
 /** The defaults: table A's configuration (-b 64M -u MINOR -a -r n). */
 export const DEMAND_PAGING_DEFAULTS: DemandPagingOptions = {
   vcpus: 1, bytesPerVcpu: 64 << 20, mode: 'minor', singleUffd: true, readers: 'per-vcpu', handlerDelayUs: 0,
-  exits: false, overlap: false, fetchLatencyUs: 0, wake: 'all', warmupPages: 16384,
+  exits: false, overlap: false, fetchLatencyUs: 0, wake: 'all', warmupPages: 8192,
 };
 
 /** Largest vCPU count of a real-thread run (the discrete-event model goes further). */

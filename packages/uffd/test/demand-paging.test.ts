@@ -8,7 +8,10 @@
  * the benchmark.
  */
 import test from 'ava';
-import { DEMAND_PAGING_DEFAULTS, demandPaging, demandPagingOptions, MAX_READER_THREADS, MAX_REAL_VCPUS, type DemandPagingOptions } from '@vcpu-rt/uffd';
+import {
+  DEMAND_PAGING_DEFAULTS, demandPaging, demandPagingOptions, MAX_READER_THREADS, MAX_REAL_VCPUS, MAX_WARMUP_ROUNDS, MIN_WARMUP_ROUNDS, warmedUp,
+  type DemandPagingOptions,
+} from '@vcpu-rt/uffd';
 import { assertMetrics, MiB, runWithin, summary } from './_helpers.js';
 
 const RUN_MS = 30_000;
@@ -148,33 +151,45 @@ test.serial('demand_paging_test -d 300: the handler delay shows in every access'
   assertMetrics(t, r, 2, 512);
 });
 
-for (const exits of [false, true]) {
-  test.serial(`demand_paging_test warm-up ${exits ? '-w' : 'uffd'}: 32 warm-up pages per vCPU fault through the same path, outside the measured pass`, async (t) => {
+for (const [mode, exits] of [['minor', false], ['minor', true], ['missing', false], ['missing', true]] as const) {
+  test.serial(`demand_paging_test warm-up -u ${mode.toUpperCase()}${exits ? ' -w' : ''}: 32 warm-up pages per vCPU fault through the same path in rounds, zapped in between, outside the measured pass`, async (t) => {
     t.timeout(RUN_MS + 15_000);
     const vcpus = 2;
     const warmupPages = 32;
     // One uffd per vCPU: the warm-up regions share the last uffd, so its reader serves vCPU 0's warm-up too.
     // (-w fails at 3dfd202: exit-handler.ts picks uffds[floor(p / pagesPerUffd)], which is past the
     // last uffd for a warm-up page — TypeError "reading 'continue'" in the vCPU thread.)
-    const r = await runWithin({ vcpus, bytesPerVcpu: 1 * MiB, mode: 'minor', singleUffd: false, readers: 1, exits, warmupPages }, RUN_MS);
+    const r = await runWithin({ vcpus, bytesPerVcpu: 1 * MiB, mode, singleUffd: false, readers: 1, exits, warmupPages }, RUN_MS);
     const s = summary(r);
     const measured = vcpus * 256;
-    const all = measured + vcpus * warmupPages;
+    const { rounds, bytesPerPage } = r.warmup;
+    t.true(rounds >= MIN_WARMUP_ROUNDS && rounds <= MAX_WARMUP_ROUNDS, `warm-up rounds ${rounds}`);
+    t.is(bytesPerPage.length, rounds, 'one allocation figure per round');
+    t.true(warmedUp(bytesPerPage), `the warm-up ended when warmedUp said so: ${bytesPerPage.join(', ')}`);
+    t.false(warmedUp(bytesPerPage.slice(0, -1)), 'and not a round earlier');
+    // The warm-up regions are zapped between rounds, so each round faults every warm-up page again.
+    const faulted = measured + vcpus * warmupPages * rounds;
     t.is(r.verify.badPages, 0, `pages differing from the source: ${s}`);
     t.is(r.verify.wrongWords, 0, `words the guests read wrong (warm-up included): ${s}`);
     t.is(r.pages, measured, 'pages: the measured pass only');
-    t.is(r.verify.pages, all, 'verify covers the warm-up pages too');
-    t.is(r.fetch.fetches, all);
-    t.is(r.uffd.continues, all);
+    t.is(r.verify.pages, measured + vcpus * warmupPages, 'verify covers the warm-up pages too');
+    t.is(r.fetch.fetches, faulted, 'a fetch per fault, each round of the warm-up again');
+    if (mode === 'minor') {
+      t.is(r.uffd.continues, faulted, 'the page cache outlived each zap: CONTINUE, never COPY');
+      t.is(r.uffd.copies, 0);
+    } else {
+      t.is(r.uffd.copies, faulted, 'each zap freed the anonymous pages: COPY again');
+      t.is(r.uffd.continues, 0);
+    }
     if (exits) {
-      t.is(r.exits.memoryFaults, all, `every page, warm-up included, exited once: ${s}`);
-      t.is(r.exits.resolved, all);
-      t.is(r.exits.warmup, vcpus * warmupPages);
+      t.is(r.exits.memoryFaults, faulted, `every page exited once per pass over it: ${s}`);
+      t.is(r.exits.resolved, faulted, 'the claims of the warm-up pages were released by each zap');
+      t.is(r.exits.warmup, vcpus * warmupPages * rounds);
       t.is(r.uffd.faults, 0);
     } else {
-      t.is(r.uffd.faults, all, `every page, warm-up included, faulted once: ${s}`);
-      t.is(r.uffd.messages, all);
-      t.is(r.readers.resolved, all);
+      t.is(r.uffd.faults, faulted, `every page faulted once per pass over it: ${s}`);
+      t.is(r.uffd.messages, faulted);
+      t.is(r.readers.resolved, faulted);
       t.is(r.exits.memoryFaults, 0);
     }
     assertMetrics(t, r, vcpus, measured);

@@ -6,6 +6,8 @@ import { wrap } from '../text.js';
 import type { MachineInfo } from './stats.js';
 
 const k = (v: number): string => (v / 1000).toFixed(v < 10_000 ? 2 : 1);
+/** Two decimals, without the sign of a figure that rounds to zero ("-0.00"). */
+const f2 = (v: number): string => (Math.abs(v) < 0.005 ? 0 : v).toFixed(2);
 const ratio = (a: number | undefined, b: number | undefined): string => (a && b ? `${(a / b).toFixed(2)}x` : '-');
 
 /** Renders one line per vCPU count: both paths' overall rates [min, max], the ratio, table A's row and ratio, and the contention counters. */
@@ -17,6 +19,7 @@ export function demandPagingTable(rows: readonly DemandPagingRow[], machine: Mac
   });
   const counts = [...new Set(rows.map((r) => r.vcpus))];
   const latencies: string[] = [];
+  const allocs: string[] = [];
   for (const v of counts) {
     const u = rows.find((r) => r.vcpus === v && r.path === 'uffd');
     const e = rows.find((r) => r.vcpus === v && r.path === 'exit');
@@ -32,6 +35,9 @@ export function demandPagingTable(rows: readonly DemandPagingRow[], machine: Mac
       u ? u.uffd.wakes.meanWalked.toFixed(2) : '-',
       lp ? `${((100 * lp.contended) / Math.max(1, lp.acquisitions)).toFixed(1)}%` : '-',
     ]);
+    // Results saved before the warm-up had rounds carry no `warmup`: '-'.
+    const paths = [u && ['uffd', u], e && ['exit', e]].filter((x): x is [string, DemandPagingRow] => !!x);
+    allocs.push(`${v}: ${paths.map(([n, r]) => `${n} ${f2(r.alloc.bytesPerFault)} (${r.warmup?.rounds ?? '-'})`).join(', ')}`);
     if (u) latencies.push(`${v}: ${u.latency.p50Us.toFixed(0)}/${u.latency.p99Us.toFixed(0)}${e ? ` vs ${e.latency.p50Us.toFixed(1)}/${e.latency.p99Us.toFixed(1)}` : ''}`);
   }
   const rest = TABLE_A.filter((a) => !counts.includes(a.vcpus)).map((a) => `${a.vcpus}: ${a.uffdK}K / ${a.exitK}K = ${(a.exitK / a.uffdK).toFixed(1)}x`);
@@ -44,6 +50,7 @@ export function demandPagingTable(rows: readonly DemandPagingRow[], machine: Mac
     `threads = vCPUs + reader threads (* = more runnable threads than cpus: oversubscribed, the OS time-slices them)`,
     `walk/wake = waiters __wake_userfault visited per wake (every blocked fault, no early exit)`,
     `Lp cont. = acquisitions of fault_pending_wqh.lock (uffd path) that found it held`,
+    ...wrap(allocs.length ? `bytes the vCPU threads allocated per fault (warm-up rounds before the measured pass): ${allocs.join('; ')}` : '', 120),
     ...wrap(latencies.length ? `fault latency p50/p99 µs, uffd vs exit path: ${latencies.join('; ')}` : '', 120),
     `table A (K pages/s): ${TABLE_A_SOURCE}`,
     ...wrap(rest.length ? `  rows not run here: ${rest.join('; ')}` : '', 116),

@@ -47,7 +47,8 @@ export async function benchDemandPaging(o: DemandPagingBenchOptions): Promise<De
         runs.get(path)!.push(res);
         n++;
         progress?.(`${path} path, ${vcpus} vCPU${vcpus > 1 ? 's' : ''}, repeat ${r + 1}/${repeats}: ` +
-          `${(res.overallRate / 1000).toFixed(1)}K pages/s, ${res.pages} pages in ${res.seconds.toFixed(3)} s (run ${((performance.now() - t0) / 1000).toFixed(1)} s)`, n, total);
+          `${(res.overallRate / 1000).toFixed(1)}K pages/s, ${res.pages} pages in ${res.seconds.toFixed(3)} s, ` +
+          `${(Math.abs(res.alloc.bytesPerFault) < 0.005 ? 0 : res.alloc.bytesPerFault).toFixed(2)} B/fault after ${res.warmup.rounds} warm-up rounds (run ${((performance.now() - t0) / 1000).toFixed(1)} s)`, n, total);
       }
     }
     for (const path of paths) {

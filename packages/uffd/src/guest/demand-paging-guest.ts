@@ -5,10 +5,14 @@
  * fault latency and blocktime.
  *
  * Each vCPU thread compiles its fault path anew, so the guest first faults a warm-up region of its
- * own through the same path, then syncs; the VMM runs the measured pass once every vCPU is warm.
- * The warm-up is two halves, each ended by a `sync` ucall, and runs in chunks: by the measured pass
- * every function on the way has been optimized with the feedback of everything the pass meets (its
- * entry, the ucall exit the handlers also see), so nothing deoptimizes and runs unoptimized in it.
+ * own through the same path, in rounds, each ended by a `sync` ucall that carries what the round's
+ * faults allocated per page (measured as the measured pass is, below). Between rounds the VMM zaps
+ * the warm-up regions (MADV_DONTNEED, claims reset), so every round faults through the whole path
+ * again without more memory; it asks for another round (WARMUP_AGAIN in `control`) until the
+ * figure has settled: V8 has then optimized the path with the feedback of everything the measured
+ * pass meets, the ucall exit included. Under oversubscription V8's compiler threads compete with
+ * the vCPUs for the CPUs, so that can take several rounds; a fixed warm-up let the measured pass
+ * run unoptimized code.
  *
  * It also measures what faults allocate on this thread's heap: the measured pass is run twice, once
  * faulting and once again with every page present; the difference in bytes allocated in new space
@@ -29,15 +33,23 @@ export interface DemandPagingGuestArgs {
   offset: number;
   /** performance.timeOrigin of the VMM thread: times are written on its clock. */
   timeOrigin: number;
-  /** A region of its own to fault before the measured pass (JIT warm-up), then a `sync` ucall. */
+  /** A region of its own to fault in each warm-up round (JIT warm-up), each round ended by a `sync` ucall. */
   warmupGpa: number;
   warmupPages: number;
+  /** Int32 words the VMM writes before re-entering after a `sync`: WARMUP_AGAIN. */
+  control: SharedArrayBuffer;
 }
 
-/** `sync` ucalls the warm-up makes (the VMM runs the vCPUs this many times before the measured pass). */
-export const WARMUP_SYNCS = 2;
-/** Pages per call of `pass` in the warm-up. */
-const WARMUP_CHUNK = 512;
+/** Word of `control`: 1 = fault the (zapped) warm-up region again, 0 = go on to the measured pass. */
+export const WARMUP_AGAIN = 0;
+/** Pages per call of `pass`: the warm-up and the measured pass call it alike, so its feedback carries over. */
+const CHUNK = 512;
+
+/** Indexes of the values of a warm-up round's `sync` ucall. */
+export const SYNC_WRONG_WORDS = 0;
+export const SYNC_ROUND = 1;
+/** Bytes the round's faults allocated in new space, per page (as GUEST_FAULT_BYTES − GUEST_PRESENT_BYTES). */
+export const SYNC_BYTES_PER_PAGE = 2;
 
 /** Indexes of the values the guest's `done` ucall carries. */
 export const GUEST_WRONG_WORDS = 0;
@@ -81,6 +93,11 @@ function pass(ctx: GuestContext, gpa: number, t: Float64Array, shift: number, fr
   }
 }
 
+/** Pages [0, pages) of the region at `gpa`, CHUNK pages per call of `pass`. */
+function passAll(ctx: GuestContext, gpa: number, t: Float64Array, shift: number, pages: number, wrong: Int32Array): void {
+  for (let p = 0; p < pages; p += CHUNK) pass(ctx, gpa, t, shift, p, Math.min(pages, p + CHUNK), wrong);
+}
+
 /** Runs the pass; returns the GUEST_* values. */
 export function demandPagingGuest(ctx: GuestContext, raw: unknown): number[] {
   const a = raw as DemandPagingGuestArgs;
@@ -89,27 +106,35 @@ export function demandPagingGuest(ctx: GuestContext, raw: unknown): number[] {
   const shift = performance.timeOrigin - a.timeOrigin;
   const wrong = new Int32Array(2);
   const ignored = new Int32Array(2);
+  const control = new Int32Array(a.control);
+  const profiler = new GCProfiler();
   if (a.warmupPages > 0) {
     const scratch = new Float64Array(2 * a.warmupPages);
-    for (let s = 0; s < WARMUP_SYNCS; s++) {
-      const end = Math.floor((a.warmupPages * (s + 1)) / WARMUP_SYNCS);
-      for (let p = Math.floor((a.warmupPages * s) / WARMUP_SYNCS); p < end; p += WARMUP_CHUNK) {
-        pass(ctx, a.warmupGpa, scratch, shift, p, Math.min(end, p + WARMUP_CHUNK), wrong);
-      }
-      ctx.ucall('sync', [wrong[0], s]);
-    }
+    let round = 0;
+    do {
+      profiler.start();
+      const u0 = newSpaceUsed();
+      passAll(ctx, a.warmupGpa, scratch, shift, a.warmupPages, wrong);
+      const u1 = newSpaceUsed();
+      const faulting = allocated(u0, u1, (profiler.stop()?.statistics ?? []) as unknown as GcEvent[]);
+      profiler.start();
+      const v0 = newSpaceUsed();
+      passAll(ctx, a.warmupGpa, scratch, shift, a.warmupPages, ignored);
+      const v1 = newSpaceUsed();
+      const bytes = faulting - allocated(v0, v1, (profiler.stop()?.statistics ?? []) as unknown as GcEvent[]);
+      ctx.ucall('sync', [wrong[0], round++, bytes / a.warmupPages]);
+    } while (Atomics.load(control, WARMUP_AGAIN) === 1);
   }
-  const profiler = new GCProfiler();
   profiler.start();
   const start = performance.now() + shift;
   const f0 = newSpaceUsed();
-  pass(ctx, a.gpa, t, shift, 0, a.pages, wrong);
+  passAll(ctx, a.gpa, t, shift, a.pages, wrong);
   const f1 = newSpaceUsed();
   const end = performance.now() + shift;
   const faultGcs = (profiler.stop()?.statistics ?? []) as unknown as GcEvent[];
   profiler.start();
   const p0 = newSpaceUsed();
-  pass(ctx, a.gpa, again, shift, 0, a.pages, ignored);
+  passAll(ctx, a.gpa, again, shift, a.pages, ignored);
   const p1 = newSpaceUsed();
   const presentGcs = (profiler.stop()?.statistics ?? []) as unknown as GcEvent[];
   const gcs = faultGcs.length + presentGcs.length;
