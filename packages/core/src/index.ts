@@ -22,5 +22,5 @@ export { VcpuRequests, VcpuTable, KVM_MAX_VCPUS } from './mmu/vcpus.js';
 export { SPTE_WRITABLE, spteFrame } from './mmu/spte.js';
 export { TLB_ENTRIES } from './mmu/tlb.js';
 export { VcpuMemslotCache } from './memslots/vcpu-cache.js';
-export { SabMutex } from './sync/mutex.js';
+export { SabMutex, SAB_MUTEX_SPINS } from './sync/mutex.js';
 export { VmShared } from './vm/shared.js';

@@ -21,6 +21,6 @@ export { fitTableA, EXIT_GRID, SEARCH, type TableAFit } from './model/fit-table-
 export { modelConfigurations, CONFIGURATIONS, FETCH_LATENCIES_US, type Configuration, type ConfigurationRow, type ConfigurationsResult } from './model/configurations.js';
 export { Sim, type SimThread, type Step } from './model/sim.js';
 export { SimLock, type SimLockStats, type HandoffCost } from './model/lock.js';
-export { Processors } from './model/processors.js';
+export { baseSliceUs, Processors } from './model/processors.js';
 export { modelSweep, ModelPool, type SweepPoint } from './model/sweep.js';
 export { calibrateCosts, type CalibrateOptions } from './model/calibrate/index.js';

@@ -2,6 +2,9 @@
  * A futex-style mutex in one Int32 word of a SharedArrayBuffer (Drepper's three states:
  * 0 unlocked, 1 locked, 2 locked with waiters). Usable from any thread, main thread included.
  */
+/** Compare-exchanges SabMutex.lock tries before it sleeps. */
+export const SAB_MUTEX_SPINS = 100;
+
 export class SabMutex {
   constructor(private readonly word: Int32Array, private readonly index: number) {}
 
@@ -16,7 +19,7 @@ export class SabMutex {
     const i = this.index;
     let c = Atomics.compareExchange(w, i, 0, 1);
     if (c === 0) return;
-    for (let spin = 0; spin < 100 && c !== 0; spin++) {
+    for (let spin = 0; spin < SAB_MUTEX_SPINS && c !== 0; spin++) {
       c = Atomics.compareExchange(w, i, 0, 1);
       if (c === 0) return;
     }

@@ -23,15 +23,24 @@ export interface CostProfile {
   fdWakeHoldUs: number;
   /** … plus this per fd_wqh entry visited. */
   fdWakePerEntryUs: number;
-  /** A blocked thread's wake-up: from try_to_wake_up to running (off-CPU). */
+  /** A blocked thread's wake-up onto an idle CPU: from try_to_wake_up to running (off-CPU). */
   wakeupUs: number;
   /**
-   * A second, slow mode of wake-ups (a CPU the host of a virtual machine has descheduled while it
-   * idled): this long, for `wakeupSlowShare` of the wake-ups (0 = none).
+   * The slow mode of wake-ups onto an idle CPU: on a virtual machine, a CPU idle for longer than
+   * `haltPollUs` has been descheduled by its host (halt polling gave up), and waking a thread on
+   * it takes this long instead of wakeupUs.
    */
   wakeupSlowUs: number;
-  /** The share of wake-ups in the slow mode, in [0, 1]. */
-  wakeupSlowShare: number;
+  /** How long a CPU may idle and still wake a thread in wakeupUs (1e6 = always: bare metal). */
+  haltPollUs: number;
+  /**
+   * CPU a thread spends to sleep and run again, besides its waker's notify: the wait's entry
+   * (futex_wait, schedule() switching it out) and its return (switched in, back from the wait).
+   * Charged when a thread that slept runs again. The wake-up latencies above are what a thread
+   * woken onto an idle CPU waits; a thread woken while every CPU is busy is runnable at once and
+   * waits for a CPU among the others (processors.ts), so there only this cost remains.
+   */
+  sleepUs: number;
   /** userfaultfd_ctx_read: fault_pending_wqh.lock held to take the oldest message (fd_wqh.lock held around it). */
   readHoldUs: number;
   /** The refile: fault_wqh.lock held to move the entry to fault_wqh. */
@@ -65,6 +74,20 @@ export interface CostProfile {
   wqLines: number;
   /** What each further waiter on a contended lock or line adds to its hand-off (requests queued at the line's home). */
   handoffPerWaiterUs: number;
+  /**
+   * A waiter for a userfaultfd wait-queue lock spins this long, then sleeps (the runtime's SabMutex:
+   * a short spin, then futex_wait); a kernel spinlock never sleeps (1e6 µs: longer than any wait).
+   */
+  lockSpinUs: number;
+  /**
+   * What waking a sleeping thread costs its waker (Atomics.notify of a sleeper, futex_wake, the
+   * IPI), beyond the wake-up walk's own fields: onto an idle CPU that still polls (wakeupUs), onto
+   * one its host has descheduled (wakeupSlowUs), and when every CPU is busy. Charged per thread woken,
+   * inside the waker's hold (wake_up_poll, the wake walk) or at a sleeping lock's release.
+   */
+  notifyUs: number;
+  notifySlowUs: number;
+  notifyBusyUs: number;
   /** The woken vCPU's retry: fault again, install the spte, re-enter the guest. */
   faultRetryUs: number;
   /** The exit path: KVM_RUN returns KVM_EXIT_MEMORY_FAULT and the VMM dispatches it. */
@@ -100,13 +123,13 @@ const COUNT_FIELDS: ReadonlySet<string> = new Set(['mmLines', 'sockets', 'ccxPer
 /** Counts that must be at least 1 (a host has at least one of each). */
 const POSITIVE_FIELDS: ReadonlySet<string> = new Set(['sockets', 'ccxPerSocket', 'coresPerCcx', 'threadsPerCore']);
 /** Fields that are neither µs nor integer counts. */
-const UNITLESS_FIELDS: ReadonlySet<string> = new Set(['wakeupSlowShare', 'cpuContention', 'wqLines']);
+const UNITLESS_FIELDS: ReadonlySet<string> = new Set(['cpuContention', 'wqLines']);
 
 /** The names of every cost field, in declaration order. */
 export const COST_FIELDS = [
-  'guestUs', 'faultEntryUs', 'enqueueHoldUs', 'mustWaitUs', 'fdWakeHoldUs', 'fdWakePerEntryUs', 'wakeupUs', 'wakeupSlowUs', 'wakeupSlowShare', 'readHoldUs',
+  'guestUs', 'faultEntryUs', 'enqueueHoldUs', 'mustWaitUs', 'fdWakeHoldUs', 'fdWakePerEntryUs', 'wakeupUs', 'wakeupSlowUs', 'haltPollUs', 'sleepUs', 'readHoldUs',
   'refileHoldUs', 'readerSyscallUs', 'continueUs', 'copyUs', 'wakeHoldUs', 'walkPerWaiterUs', 'lineSmtUs', 'lineCcxUs', 'lineCcdUs', 'lineSocketUs',
-  'wqLines', 'handoffPerWaiterUs', 'faultRetryUs', 'exitUs', 'claimUs', 'reenterUs', 'cpuContention', 'mmLines', 'mmHoldUs',
+  'wqLines', 'handoffPerWaiterUs', 'lockSpinUs', 'notifyUs', 'notifySlowUs', 'notifyBusyUs', 'faultRetryUs', 'exitUs', 'claimUs', 'reenterUs', 'cpuContention', 'mmLines', 'mmHoldUs',
   'sockets', 'ccxPerSocket', 'coresPerCcx', 'threadsPerCore',
 ] as const satisfies readonly (keyof CostProfile)[];
 
@@ -132,7 +155,8 @@ export const PUBLISHED_PRIORS: Omit<CostProfile, 'source'> = {
   fdWakePerEntryUs: 0.107, // [X5]: one cross-CCD miss per fd_wqh entry visited (the reader's entry is on its stack)
   wakeupUs: 0.8, // prior: try_to_wake_up to running on an idle core of a bare-metal host
   wakeupSlowUs: 0.8, // bare metal: one mode
-  wakeupSlowShare: 0,
+  haltPollUs: 1e6, // … whatever the idle time
+  sleepUs: 0, // table A's host never ran more runnable threads than CPUs for long; the sleep's CPU is in wakeupUs and the FITTED fields
   readHoldUs: 0.6, // FITTED (uffd rows); the search starts here
   refileHoldUs: 0.2, // prior
   readerSyscallUs: 0.5, // prior: read() + epoll_wait entry and exit
@@ -146,6 +170,10 @@ export const PUBLISHED_PRIORS: Omit<CostProfile, 'source'> = {
   lineSocketUs: 0.197, // FITTED (exit rows); [X5]'s idle 197 ns is where the search starts
   wqLines: 5, // FITTED (uffd rows); the search starts at 5 (the lock word, the head, the neighbouring entries on other stacks, the ctx)
   handoffPerWaiterUs: 0, // unused: the exponential transfers (model.ts) already queue requests at a busy line
+  lockSpinUs: 1e6, // the kernel's wait-queue locks are spinlocks: their waiters never sleep
+  notifyUs: 0, // the published hold times (fdWakePerEntryUs, wakeHoldUs: FITTED and priors) include their notifies
+  notifySlowUs: 0,
+  notifyBusyUs: 0,
   faultRetryUs: 0, // FITTED: what the 1-vCPU uffd row (6.67 µs per fault) leaves once every other field is set
   exitUs: 0, // FITTED: what the 1-vCPU exit row (2.94 µs per fault) leaves once every other field is set
   claimUs: 0.05, // prior: one CAS
@@ -189,7 +217,6 @@ export function checkCostProfile(raw: unknown, where = 'cost profile'): CostProf
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`${where}: '${k}' must be a finite number >= 0 (got ${JSON.stringify(v)})`);
     if (COUNT_FIELDS.has(k) && !Number.isInteger(v)) throw new TypeError(`${where}: '${k}' is a count and must be an integer (got ${v})`);
     if (POSITIVE_FIELDS.has(k) && (v < 1 || v > 4096)) throw new TypeError(`${where}: '${k}' is a count of the host's parts and must be in [1, 4096] (got ${v})`);
-    if (k === 'wakeupSlowShare' && v > 1) throw new TypeError(`${where}: 'wakeupSlowShare' is a share and must be in [0, 1] (got ${v})`);
     if (!COUNT_FIELDS.has(k) && !UNITLESS_FIELDS.has(k) && v > 1e6) throw new TypeError(`${where}: '${k}' must be at most 1e6 µs (got ${v})`);
   }
   if (o.source !== undefined && typeof o.source !== 'string') throw new TypeError(`${where}: 'source' must be a string`);

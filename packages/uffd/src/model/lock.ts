@@ -3,8 +3,19 @@
  * CPU costs a transfer — when a waiter takes it over, and when a thread other than the last owner
  * takes it uncontended. The transfer is a constant, or depends on where the last owner and the
  * new one run (Topology.transferUs of their hardware threads). Waiters wait off the CPUs.
+ *
+ * Waiters in the queue wait off the CPUs (processors.ts): the CPU a spinning waiter burns is not
+ * charged (docs/model.md §7). A spinlock's holder is not preempted (spin_lock disables preemption).
+ *
+ * A lock can also be a sleeping lock (`sleeping`), as the runtime's SabMutex is: a waiter spins
+ * for a while, then sleeps in the futex, off its CPU (the model leaves the CPU at once: the spin is
+ * a microsecond or two). A release does not hand the lock over: it frees it, and the oldest waiter
+ * tries again when it runs — at once if it was still spinning; if it slept, the releaser pays the
+ * notify that wakes it, and it runs after its wake-up latency (none when every CPU is busy) and
+ * the sleep's CPU. Another thread may have taken the lock meanwhile (Drepper's mutex lets it barge
+ * in); the waiter then queues again.
  */
-import type { Sim, SimThread } from './sim.js';
+import type { Sim, SimThread, Wakeup } from './sim.js';
 
 /** What a lock counted. */
 export interface SimLockStats {
@@ -17,10 +28,20 @@ export interface SimLockStats {
   /** Times the lock's line moved to another hardware thread, and the µs those transfers took. */
   transfers: number;
   transferUs: number;
+  /** Waiters that slept (a sleeping lock's waits longer than its spin). */
+  sleeps: number;
 }
 
 /** What moving the lock from its last owner to `to` costs, µs (0 on the same hardware thread). */
 export type HandoffCost = (from: SimThread, to: SimThread) => number;
+
+/** What makes a lock a sleeping lock (CostProfile.lockSpinUs; the sleep's CPU is Sim.sleepUs). */
+export interface SleepingLock {
+  /** µs a waiter spins before it sleeps. */
+  spinUs: number;
+  /** The wake-up of a sleeper (model.ts): its latency, and the notify's cost to the releaser. */
+  wakeup: Wakeup;
+}
 
 /** A FIFO lock with hand-off cost. */
 export class SimLock {
@@ -32,20 +53,22 @@ export class SimLock {
   private readonly since: number[] = [];
   private heldFrom = 0;
   private readonly cost: HandoffCost;
-  readonly stats: SimLockStats = { acquisitions: 0, contended: 0, waitUs: 0, holdUs: 0, transfers: 0, transferUs: 0 };
+  readonly stats: SimLockStats = { acquisitions: 0, contended: 0, waitUs: 0, holdUs: 0, transfers: 0, transferUs: 0, sleeps: 0 };
 
   /**
    * `handoff`: µs to move the line to another thread, or a function of the two threads.
    * `perWaiterUs`: what each other thread waiting on the line adds to a hand-off (their requests
    * for the line queue at its home agent ahead of the new owner's); 0 for a plain FIFO lock.
    */
-  constructor(readonly name: string, private readonly sim: Sim, handoff: number | HandoffCost, readonly perWaiterUs = 0) {
+  constructor(readonly name: string, private readonly sim: Sim, handoff: number | HandoffCost, readonly perWaiterUs = 0, private readonly sleeping?: SleepingLock) {
     this.cost = typeof handoff === 'number' ? (from, to) => (from === to ? 0 : handoff) : (from, to) => (from === to ? 0 : handoff(from, to));
   }
 
-  /** True if `th` has the lock now; otherwise it resumes once it has it. */
-  acquire(th: SimThread): boolean {
-    this.stats.acquisitions++;
+  /** True if `th` has the lock now; otherwise it resumes once it has it. `again`: a woken sleeper's retry (not a new acquisition). */
+  acquire(th: SimThread, again = false): boolean {
+    if (!again) this.stats.acquisitions++;
+    // spin_lock: preemption off from the first try until the unlock.
+    if (this.sleeping === undefined) th.preemptOff++;
     if (this.owner === undefined && !this.inTransit) {
       const move = this.last === undefined ? 0 : this.cost(this.last, th);
       if (move === 0) {
@@ -62,7 +85,7 @@ export class SimLock {
       this.heldFrom = this.sim.now + move;
       return false;
     }
-    this.stats.contended++;
+    if (!again) this.stats.contended++;
     this.queue.push(th);
     this.since.push(this.sim.now);
     return false;
@@ -73,9 +96,10 @@ export class SimLock {
     this.heldFrom = this.sim.now;
   }
 
-  /** `th` drops the lock; the oldest waiter gets it after the hand-off. */
-  release(th: SimThread): void {
+  /** `th` drops the lock; the oldest waiter gets it after the hand-off. Returns the CPU µs the release costs `th` (waking a sleeper). */
+  release(th: SimThread): number {
     if (this.owner !== th) throw new Error(`sim: ${th.name} releases ${this.name}, held by ${this.owner?.name ?? 'nobody'}`);
+    if (this.sleeping === undefined) th.preemptOff--;
     this.stats.holdUs += this.sim.now - this.heldFrom;
     this.last = th;
     this.inTransit = false;
@@ -87,6 +111,22 @@ export class SimLock {
         this.queue.splice(0, this.head);
         this.since.splice(0, this.head);
         this.head = 0;
+      }
+      if (this.sleeping !== undefined) {
+        // Drepper's mutex: the lock is free, and the oldest waiter takes it again when it runs — at
+        // once if it still spins, after FUTEX_WAKE (paid by the releaser) and its wake-up if it sleeps.
+        this.stats.waitUs += this.sim.now - queued;
+        this.owner = undefined;
+        next.retry = this;
+        if (this.sim.now - queued <= this.sleeping.spinUs) {
+          this.sim.resumeNow(next);
+          return 0;
+        }
+        this.stats.sleeps++;
+        next.resumeUs = this.sim.sleepUs;
+        const w = this.sleeping.wakeup();
+        this.sim.at(this.sim.now + w.latencyUs, next);
+        return w.notifyUs;
       }
       const move = this.cost(th, next);
       const handoff = move + (move > 0 ? this.perWaiterUs * (this.queue.length - this.head) : 0);
@@ -100,9 +140,15 @@ export class SimLock {
       this.heldFrom = this.sim.now + handoff;
       if (handoff > 0) this.sim.at(this.sim.now + handoff, next);
       else this.sim.resumeNow(next);
-      return;
+      return 0;
     }
     this.owner = undefined;
+    return 0;
+  }
+
+  /** Whether `th`, which did not get the lock at once, keeps its CPU: its line is on the way (a stall on the CPU). */
+  keepsCpu(th: SimThread): boolean {
+    return this.inTransit && this.owner === th;
   }
 
   /** Threads waiting now. */

@@ -4,8 +4,19 @@
  * demand-paging.ts do through @vcpu-rt/core; docs/model.md draws the event graph.
  */
 import type { CostProfile } from './costs.js';
-import { SimLock, type HandoffCost } from './lock.js';
-import type { Sim, SimThread, Step } from './sim.js';
+import { SimLock, type HandoffCost, type SleepingLock } from './lock.js';
+import type { Sim, SimThread, Step, Wakeup } from './sim.js';
+
+/**
+ * Wakes `th`, a blocked thread, with the wake-up latency env.wakeup gives, counted from the start
+ * of the waker's notify (as calibrate measures it: Atomics.notify called → the sleeper running);
+ * returns the notify's cost, which the waker then spends.
+ */
+function wakeUp(env: MechanismEnv, th: SimThread): number {
+  const w = env.wakeup();
+  env.sim.wake(th, w.latencyUs);
+  return w.notifyUs;
+}
 
 const cpu = (us: number): Step => ({ k: 'cpu', us });
 const delay = (us: number): Step => ({ k: 'delay', us });
@@ -35,11 +46,11 @@ export class SimUffd {
   maxPending = 0;
   maxFault = 0;
 
-  /** `handoff`: what moving one of its wait-queue locks (with the list lines) between two threads costs. */
-  constructor(sim: Sim, readonly id: number, handoff: HandoffCost, perWaiterUs: number) {
-    this.fdWqh = new SimLock(`uffd${id}.fd_wqh`, sim, handoff, perWaiterUs);
-    this.faultPendingWqh = new SimLock(`uffd${id}.fault_pending_wqh`, sim, handoff, perWaiterUs);
-    this.faultWqh = new SimLock(`uffd${id}.fault_wqh`, sim, handoff, perWaiterUs);
+  /** `handoff`: what moving one of its wait-queue locks (with the list lines) between two threads costs; `sleeping`: how its waiters sleep. */
+  constructor(sim: Sim, readonly id: number, handoff: HandoffCost, perWaiterUs: number, sleeping?: SleepingLock) {
+    this.fdWqh = new SimLock(`uffd${id}.fd_wqh`, sim, handoff, perWaiterUs, sleeping);
+    this.faultPendingWqh = new SimLock(`uffd${id}.fault_pending_wqh`, sim, handoff, perWaiterUs, sleeping);
+    this.faultWqh = new SimLock(`uffd${id}.fault_wqh`, sim, handoff, perWaiterUs, sleeping);
   }
 }
 
@@ -61,8 +72,8 @@ export interface MechanismEnv {
   finished: number[];
   /** Per vCPU, [start, end] µs of each fault (as the real guest's timeline). */
   timelines: Float64Array[];
-  /** The latency of the next wake-up (wakeupUs, or wakeupSlowUs for wakeupSlowShare of them). */
-  wakeup: () => number;
+  /** The next wake-up (model.ts: wakeupUs, wakeupSlowUs onto a CPU idle longer than haltPollUs, none when no CPU idles) and its notify's cost. */
+  wakeup: Wakeup;
 }
 
 /** Touches each mm-wide shared line once (mfill_atomic's mmap_read_lock, page cache, memcg). */
@@ -96,13 +107,14 @@ export function* uffdVcpu(env: MechanismEnv, u: SimUffd, self: SimThread, index:
     yield lock(u.fdWqh);
     // Parked readers are all woken (and removed) as they are visited: visited = woken.
     let visited = 0;
+    let notify = 0;
     while (u.parked.length > 0) {
-      env.sim.wake(u.parked.shift()!, env.wakeup());
+      notify += wakeUp(env, u.parked.shift()!);
       visited++;
       if (env.wake === 'exclusive') break;
     }
     u.readerWakeups += visited;
-    yield cpu(c.fdWakeHoldUs + c.fdWakePerEntryUs * visited);
+    yield cpu(c.fdWakeHoldUs + c.fdWakePerEntryUs * visited + notify);
     yield unlock(u.fdWqh);
     // schedule(): until a wake walk finds this waiter.
     yield BLOCK;
@@ -118,9 +130,25 @@ export function* uffdReader(env: MechanismEnv, u: SimUffd, self: SimThread): Gen
   for (;;) {
     if (env.stop.done) return;
     if (u.pending.length === 0) {
+      // userfaultfd_poll → poll_wait: add_wait_queue(&ctx->fd_wqh) under its lock, then the re-check.
+      yield lock(u.fdWqh);
+      yield cpu(c.enqueueHoldUs);
       u.parked.push(self);
-      yield BLOCK;
-      continue;
+      yield unlock(u.fdWqh);
+      if (u.pending.length === 0) {
+        yield BLOCK;
+        continue;
+      }
+      // A fault came in meanwhile: no sleep; leave fd_wqh (unless that fault's wake already took us off).
+      const at = u.parked.indexOf(self);
+      if (at >= 0) {
+        yield lock(u.fdWqh);
+        const still = u.parked.indexOf(self);
+        if (still >= 0) u.parked.splice(still, 1);
+        yield unlock(u.fdWqh);
+      } else {
+        yield BLOCK; // woken already: returns at once (wokenEarly)
+      }
     }
     // userfaultfd_ctx_read: fd_wqh.lock → fault_pending_wqh.lock → (refile) fault_wqh.lock.
     yield lock(u.fdWqh);
@@ -157,8 +185,9 @@ export function* uffdReader(env: MechanismEnv, u: SimUffd, self: SimThread): Gen
       u.fault.delete(v);
       yield unlock(u.faultWqh);
     }
-    env.sim.wake(v, env.wakeup());
+    const notify = wakeUp(env, v);
     u.woken++;
+    if (notify > 0) yield cpu(notify);
     yield unlock(u.faultPendingWqh);
   }
 }

@@ -10,7 +10,7 @@ import { demandPagingOptions, type DemandPagingOptions } from '../options.js';
 import { checkCostProfile, type CostProfile } from './costs.js';
 import { SimLock, type SimLockStats } from './lock.js';
 import { exitVcpu, SimUffd, uffdReader, uffdVcpu, type MechanismEnv } from './mechanism.js';
-import { Sim, type SimThread } from './sim.js';
+import { Sim, type SimThread, type Wakeup } from './sim.js';
 import { Topology } from './topology.js';
 
 /** Model-only options. */
@@ -35,8 +35,10 @@ export interface ModelResult extends DemandPagingResult {
     wq: SimLockStats;
     /** The host topology and placement the line transfers were priced with; the hardware thread of each vCPU. */
     topology: { sockets: number; ccxPerSocket: number; coresPerCcx: number; threadsPerCore: number; placement: string; vcpuThreads: number[] };
-    /** Busy CPU-µs over cpus × simulated µs. */
+    /** CPU-µs with a thread on the CPU (working, or stalled on a line) over cpus × simulated µs. */
     cpuUtilization: number;
+    /** Threads sent to the back of the run queue at the end of their slice. */
+    preemptions: number;
     events: number;
     /**
      * The overall rate in the steady state, pages/s: faults completed while every vCPU is past its
@@ -55,14 +57,22 @@ export interface ModelResult extends DemandPagingResult {
 function sumLocks(list: SimLockStats[]): SimLockStats {
   return list.reduce((a, s) => ({
     acquisitions: a.acquisitions + s.acquisitions, contended: a.contended + s.contended, waitUs: a.waitUs + s.waitUs, holdUs: a.holdUs + s.holdUs,
-    transfers: a.transfers + s.transfers, transferUs: a.transferUs + s.transferUs,
-  }), { acquisitions: 0, contended: 0, waitUs: 0, holdUs: 0, transfers: 0, transferUs: 0 });
+    transfers: a.transfers + s.transfers, transferUs: a.transferUs + s.transferUs, sleeps: a.sleeps + s.sleeps,
+  }), { acquisitions: 0, contended: 0, waitUs: 0, holdUs: 0, transfers: 0, transferUs: 0, sleeps: 0 });
 }
 
-/** Wake-up latencies: the slow mode for `wakeupSlowShare` of them, drawn from the simulation's fixed-seed generator. */
-function wakeups(c: CostProfile, sim: Sim): () => number {
-  if (c.wakeupSlowShare <= 0) return () => c.wakeupUs;
-  return () => (sim.random() < c.wakeupSlowShare ? c.wakeupSlowUs : c.wakeupUs);
+/**
+ * Wake-ups. Onto an idle CPU: the thread runs after wakeupUs, or wakeupSlowUs if that CPU has idled
+ * longer than haltPollUs (its host descheduled it), and the waker's notify costs notifyUs or
+ * notifySlowUs. With every CPU busy there is no idle CPU to wake: the thread is runnable at once
+ * and waits for a CPU in the run queue (processors.ts); the notify costs notifyBusyUs.
+ */
+function wakeup(c: CostProfile, sim: Sim): Wakeup {
+  return () => {
+    const idle = sim.cpus.idleFor();
+    if (idle < 0) return { latencyUs: 0, notifyUs: c.notifyBusyUs };
+    return idle > c.haltPollUs ? { latencyUs: c.wakeupSlowUs, notifyUs: c.notifySlowUs } : { latencyUs: c.wakeupUs, notifyUs: c.notifyUs };
+  };
 }
 
 /**
@@ -95,7 +105,7 @@ export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelO
   const pages = Math.min(pagesPerVcpu, simPages ?? 2048);
   if (!Number.isInteger(pages) || pages < 1) throw new RangeError(`model: simPages must be a positive integer (got ${String(simPages)})`);
   const t0 = performance.now();
-  const sim = new Sim(cpus, c.cpuContention);
+  const sim = new Sim(cpus, c.cpuContention, c.sleepUs);
   const topo = new Topology(c, c);
   // A line's transfer takes, on average, what the two threads' places on the host say (topology.ts);
   // each transfer is drawn from an exponential distribution with that mean. Why not the mean itself:
@@ -115,11 +125,12 @@ export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelO
     mm: Array.from({ length: c.mmLines }, (_, i) => new SimLock(`mm${i}`, sim, lineMove, c.handoffPerWaiterUs)),
     stop: { done: false }, finished: new Array<number>(vcpus).fill(0),
     timelines: Array.from({ length: vcpus }, () => new Float64Array(2 * pages)),
-    wakeup: wakeups(c, sim),
+    wakeup: wakeup(c, sim),
   };
   const nUffd = o.singleUffd || o.overlap ? 1 : vcpus;
   const readersPerUffd = o.readers === 'per-vcpu' ? vcpus : o.readers;
-  const uffds = Array.from({ length: nUffd }, (_, i) => new SimUffd(sim, i, wqMove, c.handoffPerWaiterUs));
+  const sleeping = c.lockSpinUs < 1e6 ? { spinUs: c.lockSpinUs, wakeup: env.wakeup } : undefined;
+  const uffds = Array.from({ length: nUffd }, (_, i) => new SimUffd(sim, i, wqMove, c.handoffPerWaiterUs, sleeping));
   // vCPU i on the i-th place of the placement; reader g beside vCPU g mod vcpus (topology.ts).
   const vcpuHw = Array.from({ length: vcpus }, (_, i) => topo.place(i));
   const exits = options.exits === true;
@@ -182,7 +193,7 @@ export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelO
       cpus, simPages: pages, mm: sumLocks(env.mm.map((l) => l.stats)),
       wq: sumLocks(uffds.flatMap((u) => [u.fdWqh.stats, u.faultPendingWqh.stats, u.faultWqh.stats])),
       topology: { sockets: c.sockets, ccxPerSocket: c.ccxPerSocket, coresPerCcx: c.coresPerCcx, threadsPerCore: c.threadsPerCore, placement: c.placement, vcpuThreads: vcpuHw },
-      cpuUtilization: sim.cpus.work / (end * cpus),
+      cpuUtilization: sim.cpus.busyUs() / (end * cpus), preemptions: sim.cpus.preemptions,
       steadyRate: steadyRate(env.timelines, pages, perVcpuRate * vcpus),
       events: sim.events, simSeconds: (performance.now() - t0) / 1000, costs: c.source,
     },

@@ -18,6 +18,9 @@ export type Step =
   | { readonly k: 'touch'; readonly lock: SimLock; readonly us: number }
   | { readonly k: 'block' };
 
+/** The next wake-up of a sleeping thread (model.ts): after how long it runs, and what the notify costs its waker. */
+export type Wakeup = () => { latencyUs: number; notifyUs: number };
+
 /** A simulated thread. */
 export interface SimThread {
   readonly id: number;
@@ -30,6 +33,20 @@ export interface SimThread {
   blocked: boolean;
   /** Woken before it blocked (try_to_wake_up on a task still running): its next 'block' returns at once. */
   wokenEarly: boolean;
+  /** @internal CPU it pays before its next step, having slept (Sim.sleepUs: see the constructor). */
+  resumeUs: number;
+  /** @internal Going to sleep in a 'block': spending the sleep's entry first; a wake-up meanwhile cancels the sleep. */
+  entering: boolean;
+  /** @internal Woken from a sleeping lock's futex: takes it again before its next step. */
+  retry?: SimLock;
+  /** @internal On a CPU (processors.ts), its work left in the current chunk, its slice left, and vnow when the chunk (re)started. */
+  onCpu: boolean;
+  /** @internal Spinlocks it holds or spins on (spin_lock's preempt_disable): the scheduler does not preempt it. */
+  preemptOff: number;
+  left: number;
+  slice: number;
+  vStart: number;
+  sliceFirst: boolean;
   done: boolean;
   /** @internal A 'touch' waiting for its lock: the work to do once it has it. */
   touchUs?: number;
@@ -50,8 +67,13 @@ export class Sim {
   private readonly runnable: SimThread[] = [];
   private seed = 0x9e3779b9;
 
-  /** `contention`: see Processors. */
-  constructor(cpus: number, contention = 0) {
+  /**
+   * `contention`: see Processors. `sleepUs`: CPU a thread spends to sleep and run again
+   * (CostProfile.sleepUs). A thread going to sleep in a 'block' pays it first (a wake-up during
+   * that cancels the sleep); a sleeper on a lock (lock.ts), which leaves its CPU at once, pays it
+   * when it runs again.
+   */
+  constructor(cpus: number, contention = 0, readonly sleepUs = 0) {
     this.cpus = new Processors(cpus, this, contention);
   }
 
@@ -73,7 +95,7 @@ export class Sim {
 
   /** Starts a thread on hardware thread `hw`: it runs its first step at the current time. */
   spawn(name: string, body: (self: SimThread) => Generator<Step, void, void>, hw = 0): SimThread {
-    const th: SimThread = { id: this.nextId++, name, hw, body: undefined as unknown as Generator<Step, void, void>, blocked: false, wokenEarly: false, done: false, touchUs: undefined, touched: undefined };
+    const th: SimThread = { id: this.nextId++, name, hw, body: undefined as unknown as Generator<Step, void, void>, blocked: false, wokenEarly: false, resumeUs: 0, entering: false, onCpu: false, preemptOff: 0, left: 0, slice: 0, vStart: 0, sliceFirst: false, done: false, touchUs: undefined, touched: undefined };
     th.body = body(th);
     this.at(this.now, th);
     return th;
@@ -86,8 +108,8 @@ export class Sim {
 
   /**
    * Makes a thread that blocked runnable again after `latencyUs` (its wake-up latency). A thread
-   * woken before it reaches its 'block' step does not sleep at all, as a task whose state a waker
-   * set back to running returns from schedule() at once.
+   * woken before it reaches its 'block' step (or while it pays its way into the sleep) does not
+   * sleep at all, as a task whose state a waker set back to running returns from schedule() at once.
    */
   wake(th: SimThread, latencyUs: number): void {
     if (!th.blocked) {
@@ -125,8 +147,35 @@ export class Sim {
     }
   }
 
-  /** Runs `th` until it yields a step that takes time or waits. */
+  /** `th` did not get `lock` at once: it leaves its CPU unless it stalls or spins on it (SimLock.keepsCpu). */
+  private waitFor(lock: SimLock, th: SimThread): void {
+    if (!lock.keepsCpu(th)) this.cpus.leave(th);
+  }
+
+  /** Runs `th` until it yields a step that takes time or waits; it first needs a CPU. */
   private step(th: SimThread): void {
+    const cpus = this.cpus;
+    if (!cpus.acquire(th)) return;
+    if (th.entering) {
+      th.entering = false;
+      if (th.wokenEarly) th.wokenEarly = false; // woken while going to sleep: futex_wait returns at once
+      else {
+        th.blocked = true;
+        cpus.leave(th);
+        return;
+      }
+    }
+    if (th.resumeUs > 0) {
+      const us = th.resumeUs;
+      th.resumeUs = 0;
+      this.cpus.submit(th, us);
+      return;
+    }
+    if (th.retry !== undefined) {
+      const l = th.retry;
+      th.retry = undefined;
+      if (!l.acquire(th, true)) { this.waitFor(l, th); return; }
+    }
     if (th.touchUs !== undefined) {
       // Granted the lock of a 'touch': work under it, then (next time) release it.
       const us = th.touchUs;
@@ -142,6 +191,7 @@ export class Sim {
       const r = th.body.next();
       if (r.done) {
         th.done = true;
+        cpus.leave(th);
         return;
       }
       const s = r.value;
@@ -150,18 +200,21 @@ export class Sim {
           if (s.us > 0) { this.cpus.submit(th, s.us); return; }
           break;
         case 'delay':
-          if (s.us > 0) { this.at(this.now + s.us, th); return; }
+          if (s.us > 0) { cpus.leave(th); this.at(this.now + s.us, th); return; }
           break;
         case 'lock':
-          if (!s.lock.acquire(th)) return;
+          if (!s.lock.acquire(th)) { this.waitFor(s.lock, th); return; }
           break;
-        case 'unlock':
-          s.lock.release(th);
+        case 'unlock': {
+          const us = s.lock.release(th);
+          if (us > 0) { this.cpus.submit(th, us); return; }
           break;
+        }
         case 'touch':
           th.touched = s.lock;
           if (!s.lock.acquire(th)) {
             th.touchUs = s.us;
+            this.waitFor(s.lock, th);
             return;
           }
           if (s.us > 0) { this.cpus.submit(th, s.us); return; }
@@ -173,7 +226,13 @@ export class Sim {
             th.wokenEarly = false;
             break;
           }
+          if (this.sleepUs > 0) {
+            th.entering = true;
+            cpus.submit(th, this.sleepUs);
+            return;
+          }
           th.blocked = true;
+          cpus.leave(th);
           return;
       }
     }

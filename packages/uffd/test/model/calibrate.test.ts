@@ -13,7 +13,8 @@ const BOUNDS: Record<(typeof COST_FIELDS)[number], [number, number]> = {
   fdWakePerEntryUs: [0.001, 1000],
   wakeupUs: [1, 1000],
   wakeupSlowUs: [1, 20000], // a descheduled idle CPU of a busy host: tens of µs, rarely a millisecond or more
-  wakeupSlowShare: [0, 1],
+  haltPollUs: [0.1, 1e6],
+  sleepUs: [0.1, 1000], // a futex sleep and wake-up's CPU: a few µs in a guest with mitigations
   cpuContention: [0, 10],
   readHoldUs: [0, 100],
   refileHoldUs: [0.001, 100],
@@ -28,6 +29,10 @@ const BOUNDS: Record<(typeof COST_FIELDS)[number], [number, number]> = {
   lineSocketUs: [0.001, 100],
   wqLines: [0, 1e5],
   handoffPerWaiterUs: [0, 0],
+  lockSpinUs: [0.01, 100], // SabMutex's spin: 100 compare-exchanges
+  notifyUs: [0, 1000],
+  notifySlowUs: [0, 1000],
+  notifyBusyUs: [0, 1000],
   faultRetryUs: [0.001, 1000],
   exitUs: [0, 1000],
   claimUs: [0.0001, 10],

@@ -1,6 +1,6 @@
-/** The simulator core: event order, FIFO lock hand-off, processor sharing. */
+/** The simulator core: event order, the CPUs and their run queue, FIFO lock hand-off, sleeping locks, sleeps. */
 import test from 'ava';
-import { Sim, SimLock, type SimThread, type Step } from '@vcpu-rt/uffd';
+import { baseSliceUs, Sim, SimLock, type SimThread, type Step } from '@vcpu-rt/uffd';
 
 const cpu = (us: number): Step => ({ k: 'cpu', us });
 const delay = (us: number): Step => ({ k: 'delay', us });
@@ -18,14 +18,22 @@ test('events run in time order, and in scheduling order at equal times', (t) => 
   t.deepEqual(log, ['d@0', 'b@1', 'e@1', 'a@5', 'c@5']);
 });
 
-test('processor sharing: k threads on p CPUs each advance at min(1, p/k)', (t) => {
+test('the CPUs: a thread runs on an idle CPU or waits its turn in a FIFO run queue; a slice ends a turn only if another thread waits', (t) => {
+  // baseSliceUs: 750 µs with one CPU, 1500 with two.
   const table: { cpus: number; starts: number[]; work: number[]; ends: number[] }[] = [
-    { cpus: 1, starts: [0, 0], work: [10, 10], ends: [20, 20] },
-    { cpus: 2, starts: [0, 0, 0], work: [10, 10, 10], ends: [15, 15, 15] },
-    { cpus: 1, starts: [0, 5], work: [10, 10], ends: [15, 20] }, // A alone 5 µs, then both at half speed
-    { cpus: 2, starts: [0, 0], work: [10, 4], ends: [10, 4] }, // no oversubscription: full speed
-    { cpus: 1, starts: [0, 0, 0], work: [3, 6, 9], ends: [9, 15, 18] },
+    { cpus: 1, starts: [0, 0], work: [10, 10], ends: [10, 20] },
+    { cpus: 2, starts: [0, 0, 0], work: [10, 10, 10], ends: [10, 10, 20] },
+    // A thread is runnable from its start: the second takes the CPU when the first is done, then waits its 5 µs off it.
+    { cpus: 1, starts: [0, 5], work: [10, 10], ends: [10, 25] },
+    { cpus: 2, starts: [0, 0], work: [10, 4], ends: [10, 4] }, // no oversubscription: each on its own CPU
+    { cpus: 1, starts: [0, 0, 0], work: [3, 6, 9], ends: [3, 9, 18] },
+    // Slices of 750 µs: A 0–750, B 750–1500, A 1500–2250, B 2250–3000, A 3000–3500, B 3500–4000.
+    { cpus: 1, starts: [0, 0], work: [2000, 2000], ends: [3500, 4000] },
+    { cpus: 1, starts: [0], work: [5000], ends: [5000] }, // alone: its slices just renew
   ];
+  t.is(baseSliceUs(1), 750);
+  t.is(baseSliceUs(2), 1500);
+  t.is(baseSliceUs(256), 3000);
   for (const row of table) {
     const sim = new Sim(row.cpus);
     const ends: number[] = [];
@@ -37,6 +45,65 @@ test('processor sharing: k threads on p CPUs each advance at min(1, p/k)', (t) =
     sim.run();
     ends.forEach((e, i) => t.true(Math.abs(e - row.ends[i]) < 1e-9, `${JSON.stringify(row)}: thread ${i} ended at ${e}`));
   }
+});
+
+test('the CPUs: a thread keeps its CPU across its steps, and leaves it when it blocks, waits off the CPU or ends', (t) => {
+  const sim = new Sim(1);
+  const log: string[] = [];
+  sim.spawn('a', () => (function* () {
+    yield cpu(5);
+    yield cpu(5); // no other thread runs between two steps of a running one
+    log.push(`a@${sim.now}`);
+    yield delay(100); // off the CPU: b runs
+    yield cpu(1);
+    log.push(`a@${sim.now}`);
+  })());
+  sim.spawn('b', () => (function* () {
+    yield delay(1);
+    yield cpu(20);
+    log.push(`b@${sim.now}`);
+  })());
+  sim.run();
+  // b waits for the CPU from its start until a leaves it at 10, waits 1 µs off it, then works 20.
+  t.deepEqual(log, ['a@10', 'b@31', 'a@111']);
+  t.is(sim.cpus.running, 0);
+});
+
+test('the CPUs: a spinlock holder is not preempted at the end of its slice (spin_lock disables preemption); a thread without one is', (t) => {
+  for (const held of [true, false]) {
+    const sim = new Sim(1);
+    const l = new SimLock('l', sim, 0);
+    const ends: Record<string, number> = {};
+    sim.spawn('a', () => (function* () {
+      if (held) yield { k: 'lock', lock: l };
+      yield cpu(2000);
+      if (held) yield { k: 'unlock', lock: l };
+      ends.a = sim.now;
+    })());
+    sim.spawn('b', () => (function* () {
+      yield cpu(10);
+      ends.b = sim.now;
+    })());
+    sim.run();
+    // Without the lock, a's slice (750 µs) ends with b waiting: b runs 750–760, a finishes at 2010.
+    t.deepEqual(ends, held ? { a: 2000, b: 2010 } : { a: 2010, b: 760 }, `holding a spinlock: ${held}`);
+    t.is(sim.cpus.preemptions, held ? 0 : 1);
+  }
+});
+
+test('the CPUs: how long the CPU a woken thread would take has idled (the halt-poll window), -1 when every CPU is busy', (t) => {
+  const sim = new Sim(2);
+  const seen: number[] = [];
+  sim.spawn('a', () => (function* () {
+    yield cpu(10);
+    seen.push(sim.cpus.idleFor()); // a and b on the two CPUs
+  })());
+  sim.spawn('b', () => (function* () {
+    yield cpu(30);
+    seen.push(sim.cpus.idleFor()); // a's CPU idle since a ended at 10
+  })());
+  sim.run();
+  t.deepEqual(seen, [-1, 20]);
 });
 
 test('a FIFO lock: waiters get it in arrival order, each contended hand-off costs handoffUs', (t) => {
@@ -109,4 +176,75 @@ test('the simulation\'s generator repeats from its fixed seed; exponential draws
   let sum = 0;
   for (let i = 0; i < n; i++) sum += a.exponential(0.2);
   t.true(Math.abs(sum / n / 0.2 - 1) < 0.03, `mean ${sum / n}`);
+});
+
+test('a sleeping lock (SabMutex): a waiter that slept is not handed the lock; the releaser pays its notify, it runs after its wake-up and its sleep CPU, and a thread may barge in first', (t) => {
+  const sim = new Sim(4, 0, 7); // sleepUs 7
+  const l = new SimLock('m', sim, 0, 0, { spinUs: 1, wakeup: () => ({ latencyUs: 3, notifyUs: 5 }) });
+  const log: string[] = [];
+  sim.spawn('a', () => (function* () {
+    yield { k: 'lock', lock: l };
+    yield cpu(10);
+    yield { k: 'unlock', lock: l }; // b has waited 10 µs > spin: asleep. a pays the notify (5 µs).
+    log.push(`a released, notify paid @${sim.now}`);
+  })());
+  sim.spawn('b', () => (function* () {
+    yield delay(0.5);
+    yield { k: 'lock', lock: l }; // waits; woken at 10 + 3, pays 7 µs of sleep, tries again at 20: c has it
+    log.push(`b@${sim.now}`);
+    yield { k: 'unlock', lock: l };
+  })());
+  sim.spawn('c', () => (function* () {
+    yield delay(12);
+    yield { k: 'lock', lock: l }; // free at 12: barges in ahead of the sleeper
+    log.push(`c@${sim.now}`);
+    yield cpu(20);
+    yield { k: 'unlock', lock: l }; // at 32; b queued again at 20, waited 12 µs: asleep again
+  })());
+  sim.run();
+  // b: queued again at 20; c releases at 32 → notify (c pays 5), b wakes at 35, pays 7 → 42.
+  t.deepEqual(log, ['c@12', 'a released, notify paid @15', 'b@42']);
+  t.is(l.stats.acquisitions, 3, 'a retry is not a new acquisition');
+  t.is(l.stats.contended, 1);
+  t.is(l.stats.sleeps, 2);
+});
+
+test('a sleeping lock: a waiter still spinning when the lock is released takes it at once, with no notify and no sleep', (t) => {
+  const sim = new Sim(4, 0, 7);
+  const l = new SimLock('m', sim, 0, 0, { spinUs: 5, wakeup: () => ({ latencyUs: 3, notifyUs: 5 }) });
+  const log: string[] = [];
+  sim.spawn('a', () => (function* () {
+    yield { k: 'lock', lock: l };
+    yield cpu(2);
+    yield { k: 'unlock', lock: l };
+    log.push(`a@${sim.now}`);
+  })());
+  sim.spawn('b', () => (function* () {
+    yield delay(1);
+    yield { k: 'lock', lock: l };
+    log.push(`b@${sim.now}`);
+    yield { k: 'unlock', lock: l };
+  })());
+  sim.run();
+  t.deepEqual(log, ['a@2', 'b@2']);
+  t.is(l.stats.sleeps, 0);
+});
+
+test('going to sleep costs sleepUs of CPU first; a wake-up during it cancels the sleep (futex_wait returns at once)', (t) => {
+  for (const [wakeAt, expected] of [[3, 10], [20, 28]] as const) {
+    const sim = new Sim(2, 0, 10);
+    let a: SimThread | undefined;
+    let ranAgain = -1;
+    sim.spawn('a', (self) => (function* () {
+      a = self;
+      yield { k: 'block' }; // pays 10 µs, then sleeps unless woken meanwhile
+      ranAgain = sim.now;
+    })());
+    sim.spawn('b', () => (function* () {
+      yield delay(wakeAt);
+      sim.wake(a!, 8);
+    })());
+    sim.run();
+    t.is(ranAgain, expected, `woken at ${wakeAt}`);
+  }
 });

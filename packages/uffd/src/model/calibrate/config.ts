@@ -42,10 +42,10 @@ export interface Config {
 }
 
 export const QUICK: Config = {
-  quick: true, reps: 7, batches: 8, pages: 1024, runs: 1, exitBytes: 8 << 20, uffdBytes: 2 << 20, warmupPages: 4096,
+  quick: true, reps: 7, batches: 8, pages: 1024, runs: 1, exitBytes: 8 << 20, uffdBytes: 8 << 20, warmupPages: 4096,
   samples: 40, turns: 2000, pingReps: 3, walkLengths: [1, 16, 64, 256], remoteWalkLengths: [8, 64, 256],
 };
 export const FULL: Config = {
-  quick: false, reps: 21, batches: 16, pages: 2048, runs: 3, exitBytes: 16 << 20, uffdBytes: 4 << 20, warmupPages: 16384,
+  quick: false, reps: 21, batches: 16, pages: 2048, runs: 3, exitBytes: 16 << 20, uffdBytes: 32 << 20, warmupPages: 8192,
   samples: 150, turns: 8000, pingReps: 5, walkLengths: [1, 8, 32, 128, 512], remoteWalkLengths: [4, 16, 64, 256, 512],
 };

@@ -16,7 +16,7 @@
  * before and after each uffd run; derive() uses the mode the uffd runs were in.
  */
 import os from 'node:os';
-import type { Userfaultfd } from '@vcpu-rt/core';
+import { SAB_MUTEX_SPINS, type Userfaultfd } from '@vcpu-rt/core';
 import { checkCostProfile, COST_FIELDS, type CostProfile } from '../costs.js';
 import { type BenchVm, benchVm, faultPathCosts, faultPathSession, waitQueueCosts, waitQueueSession } from './bench-vm.js';
 import { fakeRecord, FULL, MAX_FAKE, QUICK, type CalibrateOptions } from './config.js';
@@ -26,7 +26,7 @@ import { memstressContention, memstressPlainFault } from './plain-fault.js';
 import { realRuns } from './real-runs.js';
 import { sharedLines } from './shared-lines.js';
 import { Bins, f3, now, timerOverheadUs } from './stats.js';
-import { pingpong, realFaulterWake, realReaderWake, remoteWalk, wakeModes, wakeups, type WakeupSamples } from './threads.js';
+import { haltPoll, mutexSpinUs, pingpong, realFaulterWake, realReaderWake, remoteWalk, switchCost, wakeModes, wakeups, type WakeupSamples } from './threads.js';
 
 export type { CalibrateOptions } from './config.js';
 
@@ -100,7 +100,16 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
     say(`wake walk, records last written by another thread: ${remote.points.map(([B, us]) => `B=${B}: ${f3(us)}`).join(', ')} µs → ${f3(remote.intercept)} µs + ${f3(remote.slope * 1000)} ns/waiter`);
     const contention = await memstressContention(cfg);
     say(`plain faults, memstress: ${f3(contention.one)} µs/page with one vCPU running, ${f3(contention.two)} µs per vCPU with two at once → cpuContention ${f3(Math.max(0, contention.two / contention.one - 1))}`);
-    const measured: Measured = { real, contention, wq, fp, mmLines: lines.length, modes, handoff: mutex.handoff, wqHandoff: wqp.handoff, remoteWalkSlope: remote.slope };
+    const switches = await switchCost(helpers, os.availableParallelism(), cfg.quick ? 300 : 600, cfg.quick ? 3 : 5, timer);
+    say(`sleep and wake-up with every CPU busy (${switches.pairs} pairs of threads passing a turn): ${f3(switches.handoffUs)} CPU-µs per hand-off, ` +
+      `of which the notify ${f3(switches.notifyUs)} µs → sleepUs ${f3(switches.sleepUs)} µs`);
+    const spinUs = mutexSpinUs(SAB_MUTEX_SPINS, cfg.reps);
+    say(`SabMutex.lock spins ${SAB_MUTEX_SPINS} compare-exchanges before it sleeps: ${f3(spinUs)} µs`);
+    const poll = haltPoll(pongs.flatMap((p) => [...p.phases[0], ...p.phases[1]]), modes);
+    say(`halt polling: a thread that slept up to ${f3(poll.us)} µs wakes fast, longer sleeps slowly (right for ${(100 * poll.accuracy).toFixed(0)}% of the ping-pongs' wake-ups)`);
+    const measured: Measured = {
+      real, contention, wq, fp, mmLines: lines.length, modes, handoff: mutex.handoff, wqHandoff: wqp.handoff, remoteWalkSlope: remote.slope, switches, spinUs, haltPoll: poll,
+    };
     const { costs: c, mode } = derive(measured, say, os.availableParallelism());
     const wqHandoffUs = c.wqLines * c.lineCcxUs;
     // The real sleepers, asleep as long as in the chosen wake-up mode.
@@ -120,8 +129,8 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
     const model = os.cpus()[0]?.model?.trim() ?? 'unknown CPU';
     const source = `measured: ${cpus}-CPU ${model} (os.availableParallelism() = ${cpus}), Node ${process.version}, ${os.platform()} ${os.release()}; ` +
       `${new Date().toISOString()}; calibrateCosts${cfg.quick ? ' (quick)' : ''}: microbenchmarks of the real implementation (medians of ${cfg.reps} repeats) ` +
-      `and 1-vCPU MINOR demandPaging runs (${cfg.runs} per path; p50 exit ${f3(real.exitP50)} µs, uffd ${f3(real.uffdP50)} µs) split into exitUs and faultRetryUs; ` +
-      `wake-ups ${modes.map((x) => `${f3(x.wakeup)} µs (${(x.share * 100).toFixed(0)}%)`).join(' / ')}, the model draws each wake-up from these modes; method per field: packages/uffd/src/model/calibrate/derive.ts`;
+      `and 1-vCPU MINOR demandPaging runs (${cfg.runs} per path; mean exit ${f3(real.exitAvg)} µs, p50 uffd ${f3(real.uffdP50)} µs) split into exitUs and faultRetryUs; ` +
+      `wake-ups ${modes.map((x) => `${f3(x.wakeup)} µs`).join(' / ')} (slow onto a CPU idle over ${f3(c.haltPollUs)} µs); method per field: packages/uffd/src/model/calibrate/derive.ts`;
     const profile = checkCostProfile({ source, ...c }, 'measured profile');
     for (const k of COST_FIELDS) if (!Number.isFinite(profile[k])) throw new Error(`calibrate: ${k} is not a finite number`);
     say(`done in ${((now() - t0) / 1000).toFixed(1)} s`);

@@ -5,13 +5,14 @@ import { ADDR, FAR, fakeRecord, PAGE, type Config } from './config.js';
 import type { Helpers } from './helpers.js';
 import { fitLine, median, now, sleepMs, spinUntil, spinUs } from './stats.js';
 import {
-  CF, CONTROL_BYTES, CW, MAX_ROUNDS, NOTIFY_END, NOTIFY_START, NOTIFY_WOKEN, RESUMED, SPIN_LIMIT_MS, stamp, type PingPongResult,
+  CF, CONTROL_BYTES, CW, MAX_ROUNDS, MAX_SWITCH_PAIRS, NOTIFY_END, NOTIFY_START, NOTIFY_WOKEN, RESUMED, SPIN_LIMIT_MS, stamp, SWITCH_BYTES, type PingPongResult,
+  type SwitcherResult,
 } from './worker.js';
 
 // --- 4. measurements with helper threads ---------------------------------------------------------
 
 /** One wake-up: from the notify to the woken thread running, the notifier's Atomics.notify call, how long the woken thread had slept; µs. */
-interface WakeSample {
+export interface WakeSample {
   wake: number;
   notify: number;
   idle: number;
@@ -248,4 +249,88 @@ export async function realFaulterWake(helpers: Helpers, b: BenchVm, cfg: Config,
   }
   await done;
   return median(us);
+}
+
+/** What sleeping and waking cost the CPUs when none of them idles (switchers), µs per hand-off. */
+export interface SwitchCost {
+  /** CPU time per hand-off: cpus × wall time / hand-offs. */
+  handoffUs: number;
+  /** The waker's Atomics.notify per hand-off (inside handoffUs). */
+  notifyUs: number;
+  /** The rest: the sleeper's wait entry, switch out and in, and return (handoffUs − notifyUs). */
+  sleepUs: number;
+  pairs: number;
+}
+
+/**
+ * Switchers (worker.ts): `pairs` pairs of helper threads, twice as many pairs as CPUs so that every
+ * CPU always has a thread to run, pass turns for `ms`; repeated `reps` times, the median repeat.
+ * Every hand-off then costs the CPUs what a sleep and a wake-up cost, and none is hidden in an
+ * idle CPU's wake-up latency.
+ */
+export async function switchCost(helpers: Helpers, cpus: number, ms: number, reps: number, timer: number): Promise<SwitchCost> {
+  const pairs = Math.min(MAX_SWITCH_PAIRS, 2 * cpus);
+  const runs: SwitchCost[] = [];
+  for (let r = 0; r < reps; r++) {
+    const sab = new SharedArrayBuffer(SWITCH_BYTES);
+    const c = new Int32Array(sab);
+    const started = [];
+    for (let p = 0; p < pairs; p++) {
+      for (const side of [0, 1] as const) started.push(await helpers.start({ role: 'switcher', sab, pair: p, side }));
+    }
+    const t0 = now();
+    Atomics.store(c, CW.GO, 1);
+    Atomics.notify(c, CW.GO);
+    await sleepMs(ms);
+    Atomics.store(c, CW.STOP, 1);
+    const wall = (now() - t0) * 1000;
+    const res = (await Promise.all(started.map((x) => x.done))) as SwitcherResult[];
+    await helpers.terminateAll();
+    const handoffs = res.reduce((n, x) => n + x.handoffs, 0);
+    const handoffUs = (cpus * wall) / Math.max(1, handoffs);
+    const notifyUs = Math.max(0, res.reduce((n, x) => n + x.notifyUs, 0) / Math.max(1, handoffs) - timer);
+    runs.push({ handoffUs, notifyUs, sleepUs: Math.max(0, handoffUs - notifyUs), pairs });
+  }
+  runs.sort((a, b) => a.handoffUs - b.handoffUs);
+  return runs[(runs.length - 1) >> 1];
+}
+
+/** SabMutex.lock's spin before it sleeps: SAB_MUTEX_SPINS failing compare-exchanges on a held word, µs (median of `reps` batches). */
+export function mutexSpinUs(spins: number, reps: number): number {
+  const w = new Int32Array(new SharedArrayBuffer(4));
+  w[0] = 1;
+  const batch = 1000;
+  const us: number[] = [];
+  let sink = 0;
+  for (let r = 0; r < reps + 2; r++) {
+    const t0 = now();
+    for (let b = 0; b < batch; b++) for (let s = 0; s < spins; s++) sink += Atomics.compareExchange(w, 0, 0, 1);
+    if (r >= 2) us.push(((now() - t0) * 1000) / batch);
+  }
+  if (sink < 0) throw new Error('unreachable');
+  return median(us);
+}
+
+/**
+ * The host's halt-poll window as the ping-pongs show it: the sleep length P for which "slept at
+ * most P" best predicts a fast wake-up (nearer the fast mode than the slow one, on a log scale),
+ * and the share of samples it classifies right. 1e6 µs (never slow) with one mode.
+ */
+export function haltPoll(samples: readonly WakeSample[], modes: readonly WakeMode[]): { us: number; accuracy: number } {
+  const s = samples.filter((x) => Number.isFinite(x.wake) && x.wake > 0 && Number.isFinite(x.idle));
+  if (modes.length < 2 || s.length === 0) return { us: 1e6, accuracy: 1 };
+  const cut = Math.sqrt(modes[0].wakeup * modes[1].wakeup);
+  const byIdle = [...s].sort((a, b) => a.idle - b.idle);
+  // P below every sample: all predicted slow; then move P past one sample at a time.
+  let right = byIdle.filter((x) => x.wake >= cut).length;
+  let best = right;
+  let us = Math.max(0, byIdle[0].idle / 2);
+  for (let i = 0; i < byIdle.length; i++) {
+    right += byIdle[i].wake < cut ? 1 : -1;
+    if (right > best && (i + 1 === byIdle.length || byIdle[i + 1].idle > byIdle[i].idle)) {
+      best = right;
+      us = i + 1 < byIdle.length ? (byIdle[i].idle + byIdle[i + 1].idle) / 2 : byIdle[i].idle;
+    }
+  }
+  return { us, accuracy: best / s.length };
 }

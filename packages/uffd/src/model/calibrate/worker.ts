@@ -59,7 +59,23 @@ export type CalibrateWorkerData =
   | { role: 'pingpong'; sab: SharedArrayBuffer; kind: 'mutex' | 'wq'; me: 0 | 1; turns: number; reps: number; host?: HostMemoryHandle; ctxs?: [number, number]; recs?: [number, number] }
   | { role: 'enqueuer'; sab: SharedArrayBuffer; host: HostMemoryHandle; ctx: number; records: number[]; addrBase: number }
   | { role: 'reader'; sab: SharedArrayBuffer; host: HostMemoryHandle; uffd: UserfaultfdHandle }
-  | { role: 'faulter'; sab: SharedArrayBuffer; host: HostMemoryHandle; hva: number };
+  | { role: 'faulter'; sab: SharedArrayBuffer; host: HostMemoryHandle; hva: number }
+  | { role: 'switcher'; sab: SharedArrayBuffer; pair: number; side: 0 | 1 };
+
+/** switcher: what one side of a pair did — hand-offs it made, and the µs its Atomics.notify calls took in all. */
+export interface SwitcherResult {
+  handoffs: number;
+  notifyUs: number;
+}
+
+/**
+ * switcher: the pairs' turn words, one line each, after the control words' lines (SWITCH_TURN + 16 ·
+ * pair), in a buffer of SWITCH_BYTES of their own (CW.GO and CW.STOP as in the control buffer).
+ */
+export const SWITCH_TURN = 256;
+/** Pairs of switchers at most. */
+export const MAX_SWITCH_PAIRS = 32;
+export const SWITCH_BYTES = (SWITCH_TURN + 16 * MAX_SWITCH_PAIRS) * 4;
 
 /** ping-pong: the median span of each operation, per mode and repeat, µs. */
 export interface PingPongResult {
@@ -287,6 +303,40 @@ function faulter(d: Extract<CalibrateWorkerData, { role: 'faulter' }>): void {
   }
 }
 
+/**
+ * One side of a switcher pair: the two sides pass a turn back and forth, each sleeping in
+ * Atomics.wait until the other hands it over with Atomics.store + Atomics.notify, and nothing
+ * else, until STOP; it times its notify calls. With more pairs than CPUs, every CPU is always busy,
+ * so each hand-off costs the CPUs a sleep, a wake-up and a notify, and no CPU idles.
+ */
+function switcher(d: Extract<CalibrateWorkerData, { role: 'switcher' }>): SwitcherResult {
+  const c = new Int32Array(d.sab);
+  const turn = SWITCH_TURN + 16 * d.pair;
+  const limit = performance.now() + SPIN_LIMIT_MS;
+  while (Atomics.load(c, CW.GO) === 0) {
+    Atomics.wait(c, CW.GO, 0, 50);
+    if (performance.now() > limit) throw new Error('calibrate worker: the start gate never opened');
+  }
+  let handoffs = 0;
+  let notifyUs = 0;
+  for (;;) {
+    for (let v = Atomics.load(c, turn); (v & 1) !== d.side; v = Atomics.load(c, turn)) {
+      if (Atomics.load(c, CW.STOP) !== 0) return { handoffs, notifyUs };
+      Atomics.wait(c, turn, v, 20);
+    }
+    if (Atomics.load(c, CW.STOP) !== 0) {
+      Atomics.add(c, turn, 1);
+      Atomics.notify(c, turn);
+      return { handoffs, notifyUs };
+    }
+    handoffs++;
+    Atomics.add(c, turn, 1);
+    const t0 = performance.now();
+    Atomics.notify(c, turn);
+    notifyUs += (performance.now() - t0) * 1000;
+  }
+}
+
 const data = workerData as CalibrateWorkerData | undefined;
 if (parentPort && data && typeof data === 'object' && 'role' in data) {
   parentPort.postMessage({ ready: true });
@@ -297,6 +347,7 @@ if (parentPort && data && typeof data === 'object' && 'role' in data) {
     case 'enqueuer': enqueuer(data); break;
     case 'reader': reader(data); break;
     case 'faulter': faulter(data); break;
+    case 'switcher': result = switcher(data); break;
   }
   parentPort.postMessage({ done: true, result });
 }
