@@ -193,7 +193,7 @@ export const PUBLISHED_FIT = {
   // Stage 1, table A's exit rows.
   mmLines: 20, mmHoldUs: 0.06, lineSocketUs: 0.4, exitUs: 0.341,
   // Stage 2, table A's uffd rows.
-  enqueueHoldUs: 0.78, readHoldUs: 0.6, wakeHoldUs: 0.6, wqLines: 5, walkPerWaiterUs: 0.083, faultRetryUs: 0.0526,
+  enqueueHoldUs: 0.861, readHoldUs: 0.641, wakeHoldUs: 0.461, wqLines: 5, walkPerWaiterUs: 0.0946, faultRetryUs: 0.0579,
 } as const satisfies Partial<CostProfile>;
 
 /** The published profile: the priors with the table-A fit. */
