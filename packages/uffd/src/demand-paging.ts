@@ -94,15 +94,16 @@ export const MAX_WARMUP_ROUNDS = 8;
 export const WARM_BYTES_PER_PAGE = 1;
 
 /**
- * Whether the warm-up is done after rounds that allocated `b` bytes per page each: the last one
- * allocated nothing (the allocation-free exit path, optimized), or the last two did not fall (a path
- * that allocates by design, such as the uffd path's vCPU side, at its optimized figure).
+ * Whether the warm-up is done after rounds that allocated `b` bytes per page each. The exit path
+ * allocates nothing once optimized, so its warm-up lasts until a round allocates nothing (a plateau
+ * above zero is tiering still under way). The uffd path's vCPU side allocates by design: its
+ * warm-up ends when the last round did not fall from the one before.
  */
-export function warmedUp(b: readonly number[]): boolean {
+export function warmedUp(b: readonly number[], path: 'exit' | 'uffd'): boolean {
   const k = b.length;
   if (k < MIN_WARMUP_ROUNDS) return false;
   if (k >= MAX_WARMUP_ROUNDS || b[k - 1] <= WARM_BYTES_PER_PAGE) return true;
-  return k >= 3 && b[k - 1] >= b[k - 2] - WARM_BYTES_PER_PAGE && b[k - 2] >= b[k - 3] - WARM_BYTES_PER_PAGE;
+  return path === 'uffd' && b[k - 1] >= b[k - 2] - WARM_BYTES_PER_PAGE;
 }
 
 /** Observers of a run (tests and tools): called once every thread has started, before the vCPUs run. */
@@ -202,7 +203,7 @@ export async function demandPaging(options: Partial<DemandPagingOptions> = {}, h
         }));
         warmup.bytesPerPage.push(worst);
         warmup.rounds++;
-        const again = !warmedUp(warmup.bytesPerPage);
+        const again = !warmedUp(warmup.bytesPerPage, o.exits ? 'exit' : 'uffd');
         Atomics.store(control, WARMUP_AGAIN, again ? 1 : 0);
         if (!again) break;
         // Every vCPU is stopped in its sync: zap the warm-up regions (the MMU notifier drops their

@@ -165,8 +165,9 @@ for (const [mode, exits] of [['minor', false], ['minor', true], ['missing', fals
     const { rounds, bytesPerPage } = r.warmup;
     t.true(rounds >= MIN_WARMUP_ROUNDS && rounds <= MAX_WARMUP_ROUNDS, `warm-up rounds ${rounds}`);
     t.is(bytesPerPage.length, rounds, 'one allocation figure per round');
-    t.true(warmedUp(bytesPerPage), `the warm-up ended when warmedUp said so: ${bytesPerPage.join(', ')}`);
-    t.false(warmedUp(bytesPerPage.slice(0, -1)), 'and not a round earlier');
+    const path = exits ? 'exit' : 'uffd';
+    t.true(warmedUp(bytesPerPage, path), `the warm-up ended when warmedUp said so: ${bytesPerPage.join(', ')}`);
+    t.false(warmedUp(bytesPerPage.slice(0, -1), path), 'and not a round earlier');
     // The warm-up regions are zapped between rounds, so each round faults every warm-up page again.
     const faulted = measured + vcpus * warmupPages * rounds;
     t.is(r.verify.badPages, 0, `pages differing from the source: ${s}`);
