@@ -98,6 +98,22 @@ function passAll(ctx: GuestContext, gpa: number, t: Float64Array, shift: number,
   for (let p = 0; p < pages; p += CHUNK) pass(ctx, gpa, t, shift, p, Math.min(pages, p + CHUNK), wrong);
 }
 
+/**
+ * One passAll with what it allocated in new space and the scavenges during it, and when it started
+ * and ended (performance.now(), around the pass and its two heap readings only).
+ */
+function metered(profiler: GCProfiler, ctx: GuestContext, gpa: number, t: Float64Array, shift: number, pages: number, wrong: Int32Array):
+  { bytes: number; gcs: number; t0: number; t1: number } {
+  profiler.start();
+  const t0 = performance.now();
+  const u0 = newSpaceUsed();
+  passAll(ctx, gpa, t, shift, pages, wrong);
+  const u1 = newSpaceUsed();
+  const t1 = performance.now();
+  const gcs = (profiler.stop()?.statistics ?? []) as unknown as GcEvent[];
+  return { bytes: allocated(u0, u1, gcs), gcs: gcs.length, t0, t1 };
+}
+
 /** Runs the pass; returns the GUEST_* values. */
 export function demandPagingGuest(ctx: GuestContext, raw: unknown): number[] {
   const a = raw as DemandPagingGuestArgs;
@@ -112,31 +128,14 @@ export function demandPagingGuest(ctx: GuestContext, raw: unknown): number[] {
     const scratch = new Float64Array(2 * a.warmupPages);
     let round = 0;
     do {
-      profiler.start();
-      const u0 = newSpaceUsed();
-      passAll(ctx, a.warmupGpa, scratch, shift, a.warmupPages, wrong);
-      const u1 = newSpaceUsed();
-      const faulting = allocated(u0, u1, (profiler.stop()?.statistics ?? []) as unknown as GcEvent[]);
-      profiler.start();
-      const v0 = newSpaceUsed();
-      passAll(ctx, a.warmupGpa, scratch, shift, a.warmupPages, ignored);
-      const v1 = newSpaceUsed();
-      const bytes = faulting - allocated(v0, v1, (profiler.stop()?.statistics ?? []) as unknown as GcEvent[]);
-      ctx.ucall('sync', [wrong[0], round++, bytes / a.warmupPages]);
+      const faulting = metered(profiler, ctx, a.warmupGpa, scratch, shift, a.warmupPages, wrong);
+      const present = metered(profiler, ctx, a.warmupGpa, scratch, shift, a.warmupPages, ignored);
+      ctx.ucall('sync', [wrong[0], round++, (faulting.bytes - present.bytes) / a.warmupPages]);
     } while (Atomics.load(control, WARMUP_AGAIN) === 1);
   }
-  profiler.start();
-  const start = performance.now() + shift;
-  const f0 = newSpaceUsed();
-  passAll(ctx, a.gpa, t, shift, a.pages, wrong);
-  const f1 = newSpaceUsed();
-  const end = performance.now() + shift;
-  const faultGcs = (profiler.stop()?.statistics ?? []) as unknown as GcEvent[];
-  profiler.start();
-  const p0 = newSpaceUsed();
-  passAll(ctx, a.gpa, again, shift, a.pages, ignored);
-  const p1 = newSpaceUsed();
-  const presentGcs = (profiler.stop()?.statistics ?? []) as unknown as GcEvent[];
-  const gcs = faultGcs.length + presentGcs.length;
-  return [wrong[0], wrong[0] ? a.gpa + wrong[1] * 4096 : -1, allocated(f0, f1, faultGcs), allocated(p0, p1, presentGcs), gcs, a.pages, start, end];
+  const fault = metered(profiler, ctx, a.gpa, t, shift, a.pages, wrong);
+  const present = metered(profiler, ctx, a.gpa, again, shift, a.pages, ignored);
+  return [
+    wrong[0], wrong[0] ? a.gpa + wrong[1] * 4096 : -1, fault.bytes, present.bytes, fault.gcs + present.gcs, a.pages, fault.t0 + shift, fault.t1 + shift,
+  ];
 }

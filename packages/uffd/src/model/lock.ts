@@ -2,10 +2,10 @@
  * A lock as the model sees a contended spinlock or cache line: FIFO, and moving it to another
  * CPU costs a transfer — when a waiter takes it over, and when a thread other than the last owner
  * takes it uncontended. The transfer is a constant, or depends on where the last owner and the
- * new one run (Topology.transferUs of their hardware threads). Waiters wait off the CPUs.
- *
- * Waiters in the queue wait off the CPUs (processors.ts): the CPU a spinning waiter burns is not
- * charged (docs/model.md §7). A spinlock's holder is not preempted (spin_lock disables preemption).
+ * new one run (Topology.transferUs of their hardware threads). A thread whose line is on the way
+ * stalls on its CPU; waiters in the queue wait off the CPUs (processors.ts): the CPU a spinning
+ * waiter burns is not charged (docs/model.md §7). A spinlock's holder is not preempted (spin_lock
+ * disables preemption).
  *
  * A lock can also be a sleeping lock (`sleeping`), as the runtime's SabMutex is: a waiter spins
  * for a while, then sleeps in the futex, off its CPU (the model leaves the CPU at once: the spin is

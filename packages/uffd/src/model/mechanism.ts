@@ -140,8 +140,7 @@ export function* uffdReader(env: MechanismEnv, u: SimUffd, self: SimThread): Gen
         continue;
       }
       // A fault came in meanwhile: no sleep; leave fd_wqh (unless that fault's wake already took us off).
-      const at = u.parked.indexOf(self);
-      if (at >= 0) {
+      if (u.parked.includes(self)) {
         yield lock(u.fdWqh);
         const still = u.parked.indexOf(self);
         if (still >= 0) u.parked.splice(still, 1);

@@ -34,8 +34,6 @@ export class Processors {
   private busy = 0;
   /** When each idle CPU went idle (a stack: a thread that wakes takes the CPU that idled last, its own if it just slept there). */
   private readonly idleSince: number[];
-  /** CPU-µs of work submitted. */
-  work = 0;
   private occupied = 0;
   private occupiedAt = 0;
   /** Threads sent back to the run queue at the end of a slice. */
@@ -150,7 +148,6 @@ export class Processors {
   submit(th: SimThread, us: number): void {
     if (!th.onCpu) throw new Error(`sim: ${th.name} submits work without a CPU`);
     this.advance();
-    this.work += us;
     th.left = us;
     this.run(th);
   }

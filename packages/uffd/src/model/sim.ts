@@ -147,7 +147,7 @@ export class Sim {
     }
   }
 
-  /** `th` did not get `lock` at once: it leaves its CPU unless it stalls or spins on it (SimLock.keepsCpu). */
+  /** `th` did not get `lock` at once: it leaves its CPU unless it stalls on the lock's line (SimLock.keepsCpu). */
   private waitFor(lock: SimLock, th: SimThread): void {
     if (!lock.keepsCpu(th)) this.cpus.leave(th);
   }
@@ -168,7 +168,7 @@ export class Sim {
     if (th.resumeUs > 0) {
       const us = th.resumeUs;
       th.resumeUs = 0;
-      this.cpus.submit(th, us);
+      cpus.submit(th, us);
       return;
     }
     if (th.retry !== undefined) {
