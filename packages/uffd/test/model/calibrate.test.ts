@@ -13,7 +13,7 @@ const BOUNDS: Record<(typeof COST_FIELDS)[number], [number, number]> = {
   fdWakePerEntryUs: [0.001, 1000],
   wakeupUs: [1, 1000],
   wakeupSlowUs: [1, 20000], // a descheduled idle CPU of a busy host: tens of µs, rarely a millisecond or more
-  haltPollUs: [0.1, 1e6],
+  haltPollUs: [0, 1e6], // 0 when no sleep length tells the modes apart better than "every idle CPU wakes slowly"
   sleepUs: [0.1, 1000], // a futex sleep and wake-up's CPU: a few µs in a guest with mitigations
   cpuContention: [0, 10],
   readHoldUs: [0, 100],

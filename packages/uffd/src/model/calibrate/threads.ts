@@ -324,7 +324,8 @@ export function haltPoll(samples: readonly WakeSample[], modes: readonly WakeMod
   // P below every sample: all predicted slow; then move P past one sample at a time.
   let right = byIdle.filter((x) => x.wake >= cut).length;
   let best = right;
-  let us = Math.max(0, byIdle[0].idle / 2);
+  // 0 when no sleep length does better than "every idle CPU wakes slowly".
+  let us = 0;
   for (let i = 0; i < byIdle.length; i++) {
     right += byIdle[i].wake < cut ? 1 : -1;
     if (right > best && (i + 1 === byIdle.length || byIdle[i + 1].idle > byIdle[i].idle)) {
