@@ -13,7 +13,7 @@ export { resolvePage } from './handler/resolve.js';
 export { postcopyExitHandler } from './handler/exit-handler.js';
 export type { PostcopyLayout } from './layout.js';
 export type { DemandPagingGuestArgs } from './guest/demand-paging-guest.js';
-export { modelDemandPaging, type ModelOptions, type ModelResult } from './model/model.js';
+export { modelDemandPaging, modelWakeup, type ModelOptions, type ModelResult } from './model/model.js';
 export { PUBLISHED_COSTS, PUBLISHED_PRIORS, PUBLISHED_FIT, COST_FIELDS, checkCostProfile, type CostProfile } from './model/costs.js';
 export { Topology, PLACEMENTS, type Placement, type TopologySpec, type LineCosts, type Level } from './model/topology.js';
 export { TABLE_A_ROWS, tableAPoint, tableASimPages, type TableARow } from './model/table-a.js';
@@ -21,6 +21,6 @@ export { fitTableA, EXIT_GRID, SEARCH, type TableAFit } from './model/fit-table-
 export { modelConfigurations, CONFIGURATIONS, FETCH_LATENCIES_US, type Configuration, type ConfigurationRow, type ConfigurationsResult } from './model/configurations.js';
 export { Sim, type SimThread, type Step } from './model/sim.js';
 export { SimLock, type SimLockStats, type HandoffCost } from './model/lock.js';
-export { baseSliceUs, Processors } from './model/processors.js';
+export { baseSliceUs, Processors, WAKE_PLACEMENTS, type WakePlacement } from './model/processors.js';
 export { modelSweep, ModelPool, type SweepPoint } from './model/sweep.js';
 export { calibrateCosts, type CalibrateOptions } from './model/calibrate/index.js';

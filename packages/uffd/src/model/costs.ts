@@ -5,6 +5,7 @@
  * `measured` comes from `vcpu-rt model calibrate` on this machine.
  */
 
+import { WAKE_PLACEMENTS, type WakePlacement } from './processors.js';
 import { PLACEMENTS, type Placement } from './topology.js';
 
 /** Every cost of the model, µs unless named otherwise. */
@@ -23,16 +24,24 @@ export interface CostProfile {
   fdWakeHoldUs: number;
   /** … plus this per fd_wqh entry visited. */
   fdWakePerEntryUs: number;
-  /** A blocked thread's wake-up onto an idle CPU: from try_to_wake_up to running (off-CPU). */
-  wakeupUs: number;
   /**
-   * The slow mode of wake-ups onto an idle CPU: on a virtual machine, a CPU idle for longer than
-   * `haltPollUs` has been descheduled by its host (halt polling gave up), and waking a thread on
-   * it takes this long instead of wakeupUs.
+   * A blocked thread's wake-up onto an idle CPU: from try_to_wake_up to running (off-CPU), when
+   * it has slept longer than haltPollUs. On a virtual machine the idle CPU is by then a halted
+   * vCPU its host has descheduled, and this includes the host waking it.
    */
-  wakeupSlowUs: number;
-  /** How long a CPU may idle and still wake a thread in wakeupUs (1e6 = always: bare metal). */
+  wakeupUs: number;
+  /** … when it has slept at most haltPollUs (on a virtual machine: while the host still polls the halted vCPU). */
+  wakeupPollUs: number;
+  /** How long a thread may sleep and still be woken in wakeupPollUs (1e6: always, bare metal). */
   haltPollUs: number;
+  /** The spread of both wake-up latencies: each is drawn from a log-normal distribution with this coefficient of variation (0: always the value). A ratio. */
+  wakeupCv: number;
+  /**
+   * Where a thread made runnable runs (processors.ts): 'idle-cpu', any idle CPU, as Linux's
+   * select_idle_sibling finds one; 'home-cpu', always the CPU it started on, idle or busy (a guest
+   * scheduler that keeps tasks on their vCPU; `vcpu-rt model calibrate` tells which).
+   */
+  wakePlacement: WakePlacement;
   /**
    * CPU a thread spends to sleep and run again, besides its waker's notify: the wait's entry
    * (futex_wait, schedule() switching it out) and its return (switched in, back from the wait).
@@ -81,12 +90,13 @@ export interface CostProfile {
   lockSpinUs: number;
   /**
    * What waking a sleeping thread costs its waker (Atomics.notify of a sleeper, futex_wake, the
-   * IPI), beyond the wake-up walk's own fields: onto an idle CPU that still polls (wakeupUs), onto
-   * one its host has descheduled (wakeupSlowUs), and when every CPU is busy. Charged per thread woken,
-   * inside the waker's hold (wake_up_poll, the wake walk) or at a sleeping lock's release.
+   * IPI), beyond the wake-up walk's own fields, in the cases of the wake-up latencies: onto an idle
+   * CPU after a sleep longer than haltPollUs (wakeupUs), after a shorter one (wakeupPollUs), and
+   * when the thread's CPU is busy (it is queued there). Charged per thread woken, inside the
+   * waker's hold (wake_up_poll, the wake walk) or at a sleeping lock's release.
    */
   notifyUs: number;
-  notifySlowUs: number;
+  notifyPollUs: number;
   notifyBusyUs: number;
   /** The woken vCPU's retry: fault again, install the spte, re-enter the guest. */
   faultRetryUs: number;
@@ -123,18 +133,18 @@ const COUNT_FIELDS: ReadonlySet<string> = new Set(['mmLines', 'sockets', 'ccxPer
 /** Counts that must be at least 1 (a host has at least one of each). */
 const POSITIVE_FIELDS: ReadonlySet<string> = new Set(['sockets', 'ccxPerSocket', 'coresPerCcx', 'threadsPerCore']);
 /** Fields that are neither µs nor integer counts. */
-const UNITLESS_FIELDS: ReadonlySet<string> = new Set(['cpuContention', 'wqLines']);
+const UNITLESS_FIELDS: ReadonlySet<string> = new Set(['cpuContention', 'wqLines', 'wakeupCv']);
 
 /** The names of every cost field, in declaration order. */
 export const COST_FIELDS = [
-  'guestUs', 'faultEntryUs', 'enqueueHoldUs', 'mustWaitUs', 'fdWakeHoldUs', 'fdWakePerEntryUs', 'wakeupUs', 'wakeupSlowUs', 'haltPollUs', 'sleepUs', 'readHoldUs',
+  'guestUs', 'faultEntryUs', 'enqueueHoldUs', 'mustWaitUs', 'fdWakeHoldUs', 'fdWakePerEntryUs', 'wakeupUs', 'wakeupPollUs', 'haltPollUs', 'wakeupCv', 'sleepUs', 'readHoldUs',
   'refileHoldUs', 'readerSyscallUs', 'continueUs', 'copyUs', 'wakeHoldUs', 'walkPerWaiterUs', 'lineSmtUs', 'lineCcxUs', 'lineCcdUs', 'lineSocketUs',
-  'wqLines', 'handoffPerWaiterUs', 'lockSpinUs', 'notifyUs', 'notifySlowUs', 'notifyBusyUs', 'faultRetryUs', 'exitUs', 'claimUs', 'reenterUs', 'cpuContention', 'mmLines', 'mmHoldUs',
+  'wqLines', 'handoffPerWaiterUs', 'lockSpinUs', 'notifyUs', 'notifyPollUs', 'notifyBusyUs', 'faultRetryUs', 'exitUs', 'claimUs', 'reenterUs', 'cpuContention', 'mmLines', 'mmHoldUs',
   'sockets', 'ccxPerSocket', 'coresPerCcx', 'threadsPerCore',
 ] as const satisfies readonly (keyof CostProfile)[];
 
 /** The fields that are not numbers. */
-const OTHER_FIELDS: ReadonlySet<string> = new Set(['source', 'placement']);
+const OTHER_FIELDS: ReadonlySet<string> = new Set(['source', 'placement', 'wakePlacement']);
 
 /**
  * Table A's host: 2 sockets of AMD EPYC 7B13 (Zen 3 "Milan", 64 cores in 8 CCDs of one 8-core CCX
@@ -154,8 +164,10 @@ export const PUBLISHED_PRIORS: Omit<CostProfile, 'source'> = {
   fdWakeHoldUs: 0.3, // prior
   fdWakePerEntryUs: 0.107, // [X5]: one cross-CCD miss per fd_wqh entry visited (the reader's entry is on its stack)
   wakeupUs: 0.8, // prior: try_to_wake_up to running on an idle core of a bare-metal host
-  wakeupSlowUs: 0.8, // bare metal: one mode
-  haltPollUs: 1e6, // … whatever the idle time
+  wakeupPollUs: 0.8, // bare metal: one kind
+  haltPollUs: 1e6, // … whatever the sleep
+  wakeupCv: 0, // the published wake-ups are part of the FITTED hold times: no spread of their own
+  wakePlacement: 'idle-cpu', // Linux's select_idle_sibling
   sleepUs: 0, // table A's host never ran more runnable threads than CPUs for long; the sleep's CPU is in wakeupUs and the FITTED fields
   readHoldUs: 0.6, // FITTED (uffd rows); the search starts here
   refileHoldUs: 0.2, // prior
@@ -172,7 +184,7 @@ export const PUBLISHED_PRIORS: Omit<CostProfile, 'source'> = {
   handoffPerWaiterUs: 0, // unused: the exponential transfers (model.ts) already queue requests at a busy line
   lockSpinUs: 1e6, // the kernel's wait-queue locks are spinlocks: their waiters never sleep
   notifyUs: 0, // the published hold times (fdWakePerEntryUs, wakeHoldUs: FITTED and priors) include their notifies
-  notifySlowUs: 0,
+  notifyPollUs: 0,
   notifyBusyUs: 0,
   faultRetryUs: 0, // FITTED: what the 1-vCPU uffd row (6.67 µs per fault) leaves once every other field is set
   exitUs: 0, // FITTED: what the 1-vCPU exit row (2.94 µs per fault) leaves once every other field is set
@@ -209,7 +221,7 @@ export function checkCostProfile(raw: unknown, where = 'cost profile'): CostProf
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError(`${where}: must be a JSON object of costs`);
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!OTHER_FIELDS.has(k) && !(COST_FIELDS as readonly string[]).includes(k)) throw new TypeError(`${where}: '${k}' is not a cost (costs: ${COST_FIELDS.join(', ')}, placement)`);
+    if (!OTHER_FIELDS.has(k) && !(COST_FIELDS as readonly string[]).includes(k)) throw new TypeError(`${where}: '${k}' is not a cost (costs: ${COST_FIELDS.join(', ')}, placement, wakePlacement)`);
   }
   for (const k of COST_FIELDS) {
     const v = o[k];
@@ -221,6 +233,7 @@ export function checkCostProfile(raw: unknown, where = 'cost profile'): CostProf
   }
   if (o.source !== undefined && typeof o.source !== 'string') throw new TypeError(`${where}: 'source' must be a string`);
   if (!(PLACEMENTS as readonly unknown[]).includes(o.placement)) throw new TypeError(`${where}: 'placement' must be one of ${PLACEMENTS.join(', ')} (got ${JSON.stringify(o.placement)})`);
+  if (!(WAKE_PLACEMENTS as readonly unknown[]).includes(o.wakePlacement)) throw new TypeError(`${where}: 'wakePlacement' must be one of ${WAKE_PLACEMENTS.join(', ')} (got ${JSON.stringify(o.wakePlacement)})`);
   const threads = (o.sockets as number) * (o.ccxPerSocket as number) * (o.coresPerCcx as number) * (o.threadsPerCore as number);
   if (threads > 65536) throw new TypeError(`${where}: the topology has ${threads} hardware threads (sockets × ccxPerSocket × coresPerCcx × threadsPerCore); at most 65536`);
   return { ...(o as unknown as CostProfile), source: (o.source as string | undefined) ?? where };

@@ -8,12 +8,12 @@
  * disables preemption).
  *
  * A lock can also be a sleeping lock (`sleeping`), as the runtime's SabMutex is: a waiter spins
- * for a while, then sleeps in the futex, off its CPU (the model leaves the CPU at once: the spin is
- * a microsecond or two). A release does not hand the lock over: it frees it, and the oldest waiter
- * tries again when it runs — at once if it was still spinning; if it slept, the releaser pays the
- * notify that wakes it, and it runs after its wake-up latency (none when every CPU is busy) and
- * the sleep's CPU. Another thread may have taken the lock meanwhile (Drepper's mutex lets it barge
- * in); the waiter then queues again.
+ * on its CPU for a while, pays its way into the futex (Sim.sleepUs, on its CPU) and sleeps, off it
+ * (sim.ts takes it through the phases). A release does not hand the lock over: it frees it, and
+ * the oldest waiter tries again — when its spin or its way into the futex ends, if it is still on
+ * its CPU; if it sleeps, the releaser pays the notify that wakes it, and it runs after its wake-up
+ * (model.ts: none when its CPU is busy, then it waits for it). Another thread may have taken the
+ * lock meanwhile (Drepper's mutex lets it barge in); the waiter then queues again.
  */
 import type { Sim, SimThread, Wakeup } from './sim.js';
 
@@ -62,6 +62,11 @@ export class SimLock {
    */
   constructor(readonly name: string, private readonly sim: Sim, handoff: number | HandoffCost, readonly perWaiterUs = 0, private readonly sleeping?: SleepingLock) {
     this.cost = typeof handoff === 'number' ? (from, to) => (from === to ? 0 : handoff) : (from, to) => (from === to ? 0 : handoff(from, to));
+  }
+
+  /** A sleeping lock's spin before its waiters sleep, µs; undefined for a spinlock. */
+  get spinUs(): number | undefined {
+    return this.sleeping?.spinUs;
   }
 
   /** True if `th` has the lock now; otherwise it resumes once it has it. `again`: a woken sleeper's retry (not a new acquisition). */
@@ -113,18 +118,15 @@ export class SimLock {
         this.head = 0;
       }
       if (this.sleeping !== undefined) {
-        // Drepper's mutex: the lock is free, and the oldest waiter takes it again when it runs — at
-        // once if it still spins, after FUTEX_WAKE (paid by the releaser) and its wake-up if it sleeps.
+        // Drepper's mutex: the lock is free, and the oldest waiter takes it again — when its spin or
+        // its way into the futex ends if it is still on its CPU, after FUTEX_WAKE (paid by the
+        // releaser) and its wake-up if it sleeps.
         this.stats.waitUs += this.sim.now - queued;
         this.owner = undefined;
         next.retry = this;
-        if (this.sim.now - queued <= this.sleeping.spinUs) {
-          this.sim.resumeNow(next);
-          return 0;
-        }
+        if (next.lockPhase !== 'asleep') return 0;
         this.stats.sleeps++;
-        next.resumeUs = this.sim.sleepUs;
-        const w = this.sleeping.wakeup();
+        const w = this.sleeping.wakeup(next);
         this.sim.at(this.sim.now + w.latencyUs, next);
         return w.notifyUs;
       }

@@ -13,7 +13,7 @@ import type { Sim, SimThread, Step, Wakeup } from './sim.js';
  * returns the notify's cost, which the waker then spends.
  */
 function wakeUp(env: MechanismEnv, th: SimThread): number {
-  const w = env.wakeup();
+  const w = env.wakeup(th);
   env.sim.wake(th, w.latencyUs);
   return w.notifyUs;
 }
@@ -72,7 +72,7 @@ export interface MechanismEnv {
   finished: number[];
   /** Per vCPU, [start, end] µs of each fault (as the real guest's timeline). */
   timelines: Float64Array[];
-  /** The next wake-up (model.ts: wakeupUs, wakeupSlowUs onto a CPU idle longer than haltPollUs, none when no CPU idles) and its notify's cost. */
+  /** A thread's wake-up (model.ts: wakeupPollUs or wakeupUs when its CPU is idle, by how long it slept; none when it must wait for its CPU) and its notify's cost. */
   wakeup: Wakeup;
 }
 

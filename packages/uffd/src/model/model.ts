@@ -62,16 +62,18 @@ function sumLocks(list: SimLockStats[]): SimLockStats {
 }
 
 /**
- * Wake-ups. Onto an idle CPU: the thread runs after wakeupUs, or wakeupSlowUs if that CPU has idled
- * longer than haltPollUs (its host descheduled it), and the waker's notify costs notifyUs or
- * notifySlowUs. With every CPU busy there is no idle CPU to wake: the thread is runnable at once
- * and waits for a CPU in the run queue (processors.ts); the notify costs notifyBusyUs.
+ * Wake-ups (CostProfile). A thread whose CPU is idle (any CPU under 'idle-cpu' placement, its own
+ * under 'home-cpu') runs after wakeupPollUs if it has slept at most haltPollUs, else after
+ * wakeupUs, each drawn with the spread wakeupCv, and the waker's notify costs notifyPollUs or
+ * notifyUs. Otherwise its CPU is busy: it is runnable at once and waits for the CPU in the run
+ * queue (processors.ts); the notify costs notifyBusyUs.
  */
-function wakeup(c: CostProfile, sim: Sim): Wakeup {
-  return () => {
-    const idle = sim.cpus.idleFor();
-    if (idle < 0) return { latencyUs: 0, notifyUs: c.notifyBusyUs };
-    return idle > c.haltPollUs ? { latencyUs: c.wakeupSlowUs, notifyUs: c.notifySlowUs } : { latencyUs: c.wakeupUs, notifyUs: c.notifyUs };
+export function modelWakeup(c: CostProfile, sim: Sim): Wakeup {
+  const busy = { latencyUs: 0, notifyUs: c.notifyBusyUs };
+  return (th) => {
+    if (!sim.cpus.wouldRun(th)) return busy;
+    const poll = sim.now - th.sleptAt <= c.haltPollUs;
+    return { latencyUs: sim.lognormal(poll ? c.wakeupPollUs : c.wakeupUs, c.wakeupCv), notifyUs: poll ? c.notifyPollUs : c.notifyUs };
   };
 }
 
@@ -105,7 +107,7 @@ export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelO
   const pages = Math.min(pagesPerVcpu, simPages ?? 2048);
   if (!Number.isInteger(pages) || pages < 1) throw new RangeError(`model: simPages must be a positive integer (got ${String(simPages)})`);
   const t0 = performance.now();
-  const sim = new Sim(cpus, c.cpuContention, c.sleepUs);
+  const sim = new Sim(cpus, c.cpuContention, c.sleepUs, c.wakePlacement);
   const topo = new Topology(c, c);
   // A line's transfer takes, on average, what the two threads' places on the host say (topology.ts);
   // each transfer is drawn from an exponential distribution with that mean. Why not the mean itself:
@@ -125,7 +127,7 @@ export function modelDemandPaging(options: Partial<DemandPagingOptions> & ModelO
     mm: Array.from({ length: c.mmLines }, (_, i) => new SimLock(`mm${i}`, sim, lineMove, c.handoffPerWaiterUs)),
     stop: { done: false }, finished: new Array<number>(vcpus).fill(0),
     timelines: Array.from({ length: vcpus }, () => new Float64Array(2 * pages)),
-    wakeup: wakeup(c, sim),
+    wakeup: modelWakeup(c, sim),
   };
   const nUffd = o.singleUffd || o.overlap ? 1 : vcpus;
   const readersPerUffd = o.readers === 'per-vcpu' ? vcpus : o.readers;

@@ -5,7 +5,7 @@
  * order they were scheduled.
  */
 import { EventHeap } from './heap.js';
-import { Processors } from './processors.js';
+import { baseSliceUs, Processors, type WakePlacement } from './processors.js';
 import type { SimLock } from './lock.js';
 
 /** What a simulated thread does next. */
@@ -19,7 +19,7 @@ export type Step =
   | { readonly k: 'block' };
 
 /** The next wake-up of a sleeping thread (model.ts): after how long it runs, and what the notify costs its waker. */
-export type Wakeup = () => { latencyUs: number; notifyUs: number };
+export type Wakeup = (th: SimThread) => { latencyUs: number; notifyUs: number };
 
 /** A simulated thread. */
 export interface SimThread {
@@ -37,8 +37,17 @@ export interface SimThread {
   resumeUs: number;
   /** @internal Going to sleep in a 'block': spending the sleep's entry first; a wake-up meanwhile cancels the sleep. */
   entering: boolean;
-  /** @internal Woken from a sleeping lock's futex: takes it again before its next step. */
+  /** @internal Let go by a sleeping lock's release (lock.ts): takes it again before its next step. */
   retry?: SimLock;
+  /**
+   * @internal Waiting for a sleeping lock (lock.ts): spinning on its CPU, paying its way into the
+   * futex (sleepUs, on its CPU), or asleep in it.
+   */
+  lockPhase?: 'spin' | 'enter' | 'asleep';
+  /** @internal The CPU it runs on under 'home-cpu' placement (processors.ts); -1 until it first runs. */
+  home: number;
+  /** @internal When it last began to go to sleep (a 'block', or a sleeping lock's futex: before the way in), µs: how long it has slept decides its wake-up (model.ts). */
+  sleptAt: number;
   /** @internal On a CPU (processors.ts), its work left in the current chunk, its slice left, and vnow when the chunk (re)started. */
   onCpu: boolean;
   /** @internal Spinlocks it holds or spins on (spin_lock's preempt_disable): the scheduler does not preempt it. */
@@ -68,13 +77,13 @@ export class Sim {
   private seed = 0x9e3779b9;
 
   /**
-   * `contention`: see Processors. `sleepUs`: CPU a thread spends to sleep and run again
+   * `contention`, `placement`: see Processors. `sleepUs`: CPU a thread spends to sleep and run again
    * (CostProfile.sleepUs). A thread going to sleep in a 'block' pays it first (a wake-up during
    * that cancels the sleep); a sleeper on a lock (lock.ts), which leaves its CPU at once, pays it
    * when it runs again.
    */
-  constructor(cpus: number, contention = 0, readonly sleepUs = 0) {
-    this.cpus = new Processors(cpus, this, contention);
+  constructor(cpus: number, contention = 0, readonly sleepUs = 0, placement: WakePlacement = 'idle-cpu') {
+    this.cpus = new Processors(cpus, this, contention, baseSliceUs(cpus), placement);
   }
 
   /**
@@ -93,9 +102,17 @@ export class Sim {
     return -mean * Math.log(1 - this.random());
   }
 
+  /** A log-normally distributed draw with mean `mean` and coefficient of variation `cv` (Box–Muller); `mean` itself when cv is 0. */
+  lognormal(mean: number, cv: number): number {
+    if (!(cv > 0) || !(mean > 0)) return mean;
+    const s2 = Math.log(1 + cv * cv);
+    const z = Math.sqrt(-2 * Math.log(1 - this.random())) * Math.cos(2 * Math.PI * this.random());
+    return mean * Math.exp(Math.sqrt(s2) * z - s2 / 2);
+  }
+
   /** Starts a thread on hardware thread `hw`: it runs its first step at the current time. */
   spawn(name: string, body: (self: SimThread) => Generator<Step, void, void>, hw = 0): SimThread {
-    const th: SimThread = { id: this.nextId++, name, hw, body: undefined as unknown as Generator<Step, void, void>, blocked: false, wokenEarly: false, resumeUs: 0, entering: false, onCpu: false, preemptOff: 0, left: 0, slice: 0, vStart: 0, sliceFirst: false, done: false, touchUs: undefined, touched: undefined };
+    const th: SimThread = { id: this.nextId++, name, hw, body: undefined as unknown as Generator<Step, void, void>, blocked: false, wokenEarly: false, resumeUs: 0, entering: false, onCpu: false, home: -1, sleptAt: 0, preemptOff: 0, left: 0, slice: 0, vStart: 0, sliceFirst: false, done: false, touchUs: undefined, touched: undefined };
     th.body = body(th);
     this.at(this.now, th);
     return th;
@@ -147,9 +164,21 @@ export class Sim {
     }
   }
 
-  /** `th` did not get `lock` at once: it leaves its CPU unless it stalls on the lock's line (SimLock.keepsCpu). */
+  /**
+   * `th` did not get `lock` at once. It stalls on its CPU if the lock's line is on the way
+   * (SimLock.keepsCpu). A waiter for a sleeping lock spins on its CPU for the lock's spinUs, then
+   * pays sleepUs on it to go to sleep (step() takes it through the phases); a spinlock's waiter
+   * waits off the CPUs (the spin is not charged: docs/model.md §7).
+   */
   private waitFor(lock: SimLock, th: SimThread): void {
-    if (!lock.keepsCpu(th)) this.cpus.leave(th);
+    if (lock.keepsCpu(th)) return;
+    if (lock.spinUs === undefined) {
+      this.cpus.leave(th);
+      return;
+    }
+    th.lockPhase = 'spin';
+    if (lock.spinUs > 0) this.cpus.submit(th, lock.spinUs);
+    else this.resumeNow(th);
   }
 
   /** Runs `th` until it yields a step that takes time or waits; it first needs a CPU. */
@@ -165,6 +194,22 @@ export class Sim {
         return;
       }
     }
+    if (th.lockPhase !== undefined && th.retry === undefined) {
+      // Still waiting for a sleeping lock: the spin is over, then the way into the futex; asleep.
+      if (th.lockPhase === 'spin') {
+        // Atomics.wait called: the sleep counts from here, as calibrate's lock sleeps count it.
+        th.sleptAt = this.now;
+        if (this.sleepUs > 0) {
+          th.lockPhase = 'enter';
+          cpus.submit(th, this.sleepUs);
+          return;
+        }
+      }
+      th.lockPhase = 'asleep';
+      cpus.leave(th);
+      return;
+    }
+    th.lockPhase = undefined;
     if (th.resumeUs > 0) {
       const us = th.resumeUs;
       th.resumeUs = 0;
@@ -226,6 +271,8 @@ export class Sim {
             th.wokenEarly = false;
             break;
           }
+          // Atomics.wait called: the sleep counts from here, as calibrate's lock sleeps count it.
+          th.sleptAt = this.now;
           if (this.sleepUs > 0) {
             th.entering = true;
             cpus.submit(th, this.sleepUs);

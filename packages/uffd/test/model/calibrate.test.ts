@@ -11,9 +11,10 @@ const BOUNDS: Record<(typeof COST_FIELDS)[number], [number, number]> = {
   mustWaitUs: [0.001, 100],
   fdWakeHoldUs: [0, 100],
   fdWakePerEntryUs: [0.001, 1000],
-  wakeupUs: [1, 1000],
-  wakeupSlowUs: [1, 20000], // a descheduled idle CPU of a busy host: tens of µs, rarely a millisecond or more
-  haltPollUs: [0, 1e6], // 0 when no sleep length tells the modes apart better than "every idle CPU wakes slowly"
+  wakeupUs: [1, 20000], // onto an idle vCPU its host descheduled: tens of µs, rarely a millisecond or more
+  wakeupPollUs: [0.1, 20000],
+  haltPollUs: [0, 1e6], // 0 when the lock sleeps' notifies have one mode
+  wakeupCv: [0, 5],
   sleepUs: [0.1, 1000], // a futex sleep and wake-up's CPU: a few µs in a guest with mitigations
   cpuContention: [0, 10],
   readHoldUs: [0, 100],
@@ -31,7 +32,7 @@ const BOUNDS: Record<(typeof COST_FIELDS)[number], [number, number]> = {
   handoffPerWaiterUs: [0, 0],
   lockSpinUs: [0.01, 100], // SabMutex's spin: 100 compare-exchanges
   notifyUs: [0, 1000],
-  notifySlowUs: [0, 1000],
+  notifyPollUs: [0, 1000],
   notifyBusyUs: [0, 1000],
   faultRetryUs: [0.001, 1000],
   exitUs: [0, 1000],
@@ -53,7 +54,8 @@ test('quick calibration: every field measured, finite and plausible; the profile
   t.log(`${seconds.toFixed(1)} s\n${lines.join('\n')}\n${JSON.stringify(p, null, 2)}`);
 
   t.notThrows(() => checkCostProfile(p, 'measured'));
-  t.deepEqual(Object.keys(p).filter((k) => k !== 'source' && k !== 'placement').sort(), [...COST_FIELDS].sort());
+  t.deepEqual(Object.keys(p).filter((k) => k !== 'source' && k !== 'placement' && k !== 'wakePlacement').sort(), [...COST_FIELDS].sort());
+  t.true(['idle-cpu', 'home-cpu'].includes(p.wakePlacement), p.wakePlacement);
   // This machine as the profile describes it: one flat group of its CPUs, threads placed one per CPU.
   t.is(p.placement, 'compact');
   t.is(p.coresPerCcx, os.availableParallelism());

@@ -88,7 +88,7 @@ test('demand_paging_test -d: each reader waits handlerDelayUs off the CPU before
 });
 
 test('a cost profile from a file: every bad field is named with its rule', (t) => {
-  t.is(COST_FIELDS.length as number, Object.keys(PUBLISHED_COSTS).length - 2); // all but source and placement
+  t.is(COST_FIELDS.length as number, Object.keys(PUBLISHED_COSTS).length - 3); // all but source, placement and wakePlacement
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ ...PUBLISHED_COSTS, wakeupUs: -1 }, /'wakeupUs' must be a finite number >= 0/],
     [{ ...PUBLISHED_COSTS, wakeupUs: 'fast' }, /'wakeupUs' must be a finite number >= 0 \(got "fast"\)/],
@@ -98,6 +98,8 @@ test('a cost profile from a file: every bad field is named with its rule', (t) =
     [{ ...PUBLISHED_COSTS, source: 3 }, /'source' must be a string/],
     [{ ...PUBLISHED_COSTS, placement: 'scattered' }, /'placement' must be one of compact, spread \(got "scattered"\)/],
     [Object.fromEntries(Object.entries(PUBLISHED_COSTS).filter(([k]) => k !== 'placement')), /'placement' must be one of compact, spread \(got undefined\)/],
+    [{ ...PUBLISHED_COSTS, wakePlacement: 'anywhere' }, /'wakePlacement' must be one of idle-cpu, home-cpu \(got "anywhere"\)/],
+    [{ ...PUBLISHED_COSTS, wakeupCv: -0.1 }, /'wakeupCv' must be a finite number >= 0/],
     [{ ...PUBLISHED_COSTS, sockets: 0 }, /'sockets' is a count of the host's parts and must be in \[1, 4096\]/],
     [{ ...PUBLISHED_COSTS, coresPerCcx: 1.5 }, /'coresPerCcx' is a count and must be an integer/],
     [{ ...PUBLISHED_COSTS, lineSocketUs: -0.1 }, /'lineSocketUs' must be a finite number >= 0/],

@@ -1,6 +1,6 @@
 /** The simulator core: event order, the CPUs and their run queue, FIFO lock hand-off, sleeping locks, sleeps. */
 import test from 'ava';
-import { baseSliceUs, Sim, SimLock, type SimThread, type Step } from '@vcpu-rt/uffd';
+import { baseSliceUs, modelWakeup, PUBLISHED_COSTS, Sim, SimLock, type SimThread, type Step } from '@vcpu-rt/uffd';
 
 const cpu = (us: number): Step => ({ k: 'cpu', us });
 const delay = (us: number): Step => ({ k: 'delay', us });
@@ -91,19 +91,59 @@ test('the CPUs: a spinlock holder is not preempted at the end of its slice (spin
   }
 });
 
-test('the CPUs: how long the CPU a woken thread would take has idled (the halt-poll window), -1 when every CPU is busy', (t) => {
-  const sim = new Sim(2);
-  const seen: number[] = [];
-  sim.spawn('a', () => (function* () {
-    yield cpu(10);
-    seen.push(sim.cpus.idleFor()); // a and b on the two CPUs
-  })());
-  sim.spawn('b', () => (function* () {
-    yield cpu(30);
-    seen.push(sim.cpus.idleFor()); // a's CPU idle since a ended at 10
-  })());
-  sim.run();
-  t.deepEqual(seen, [-1, 20]);
+test('the CPUs, home-cpu placement: threads are placed round-robin when they first run and stay; a thread waits for its own CPU while another idles', (t) => {
+  for (const placement of ['home-cpu', 'idle-cpu'] as const) {
+    const sim = new Sim(2, 0, 0, placement);
+    const ends: Record<string, number> = {};
+    // a → CPU 0, b → CPU 1, c → CPU 0 (behind a), each 10 µs; b's CPU idles from 10.
+    for (const name of ['a', 'b', 'c']) {
+      sim.spawn(name, () => (function* () {
+        yield cpu(10);
+        ends[name] = sim.now;
+      })());
+    }
+    sim.run();
+    // home-cpu: c waits for a's CPU; idle-cpu: c also waits (both busy at 0) and takes the first CPU free.
+    t.deepEqual(ends, { a: 10, b: 10, c: 20 }, placement);
+  }
+  // Now b leaves its CPU early: under idle-cpu c takes it; under home-cpu c still waits for CPU 0.
+  for (const [placement, cEnd] of [['home-cpu', 20], ['idle-cpu', 12]] as const) {
+    const sim = new Sim(2, 0, 0, placement);
+    let cAt = -1;
+    const homes: number[] = [];
+    sim.spawn('a', (self) => (function* () { yield cpu(10); homes.push(sim.cpus.cpuOf(self)); })());
+    sim.spawn('b', (self) => (function* () { yield cpu(2); homes.push(sim.cpus.cpuOf(self)); })());
+    sim.spawn('c', (self) => (function* () { yield cpu(10); cAt = sim.now; homes.push(sim.cpus.cpuOf(self)); })());
+    sim.run();
+    t.is(cAt, cEnd, placement);
+    t.deepEqual(homes, placement === 'home-cpu' ? [1, 0, 0] : [-1, -1, -1], placement);
+  }
+});
+
+test('wake-ups (modelWakeup): onto an idle CPU after a sleep up to haltPollUs, wakeupPollUs; after a longer one, wakeupUs; onto a busy CPU, none (queued)', (t) => {
+  const costs = { ...PUBLISHED_COSTS, wakePlacement: 'home-cpu' as const, haltPollUs: 10, wakeupPollUs: 20, wakeupUs: 35, wakeupCv: 0, notifyPollUs: 2, notifyUs: 14, notifyBusyUs: 8 };
+  for (const [wakeAt, busy, latency, notify] of [[5, false, 20, 2], [50, false, 35, 14], [5, true, 0, 8]] as const) {
+    const sim = new Sim(2, 0, 0, 'home-cpu');
+    const wakeup = modelWakeup(costs, sim);
+    let a: SimThread | undefined;
+    let ranAgain = -1;
+    let paid = -1;
+    sim.spawn('a', (self) => (function* () { // CPU 0
+      a = self;
+      yield { k: 'block' };
+      ranAgain = sim.now;
+    })());
+    sim.spawn('b', () => (function* () { // CPU 1
+      yield delay(wakeAt);
+      const w = wakeup(a!);
+      paid = w.notifyUs;
+      sim.wake(a!, w.latencyUs);
+    })());
+    if (busy) sim.spawn('c', () => (function* () { yield cpu(100); })()); // CPU 0, busy when a is woken
+    sim.run();
+    t.is(paid, notify, `woken at ${wakeAt}${busy ? ', its CPU busy' : ''}`);
+    t.is(ranAgain, busy ? 100 : wakeAt + latency, `woken at ${wakeAt}${busy ? ', its CPU busy' : ''}`);
+  }
 });
 
 test('a FIFO lock: waiters get it in arrival order, each contended hand-off costs handoffUs', (t) => {
@@ -166,7 +206,7 @@ test('a thread woken before it blocks does not sleep (try_to_wake_up on a runnin
   t.is(wokeAt, 5);
 });
 
-test('the simulation\'s generator repeats from its fixed seed; exponential draws have the asked mean', (t) => {
+test('the simulation\'s generator repeats from its fixed seed; exponential and log-normal draws have the asked mean (and spread)', (t) => {
   const a = new Sim(1);
   const b = new Sim(1);
   const xs = Array.from({ length: 5 }, () => a.random());
@@ -176,21 +216,29 @@ test('the simulation\'s generator repeats from its fixed seed; exponential draws
   let sum = 0;
   for (let i = 0; i < n; i++) sum += a.exponential(0.2);
   t.true(Math.abs(sum / n / 0.2 - 1) < 0.03, `mean ${sum / n}`);
+  // Log-normal draws: the asked mean and coefficient of variation; cv 0 is the mean itself.
+  const ln = Array.from({ length: n }, () => a.lognormal(30, 0.2));
+  const mean = ln.reduce((x, y) => x + y, 0) / n;
+  const sd = Math.sqrt(ln.reduce((x, y) => x + (y - mean) ** 2, 0) / n);
+  t.true(Math.abs(mean / 30 - 1) < 0.01, `log-normal mean ${mean}`);
+  t.true(Math.abs(sd / mean / 0.2 - 1) < 0.05, `log-normal cv ${sd / mean}`);
+  t.true(ln.every((x) => x > 0));
+  t.is(a.lognormal(30, 0), 30);
 });
 
-test('a sleeping lock (SabMutex): a waiter that slept is not handed the lock; the releaser pays its notify, it runs after its wake-up and its sleep CPU, and a thread may barge in first', (t) => {
+test('a sleeping lock (SabMutex): a waiter spins and pays its way into the futex on its CPU, then sleeps; the releaser pays its notify, it runs after its wake-up, and a thread may barge in first', (t) => {
   const sim = new Sim(4, 0, 7); // sleepUs 7
   const l = new SimLock('m', sim, 0, 0, { spinUs: 1, wakeup: () => ({ latencyUs: 3, notifyUs: 5 }) });
   const log: string[] = [];
   sim.spawn('a', () => (function* () {
     yield { k: 'lock', lock: l };
     yield cpu(10);
-    yield { k: 'unlock', lock: l }; // b has waited 10 µs > spin: asleep. a pays the notify (5 µs).
+    yield { k: 'unlock', lock: l }; // b spun 0.5–1.5, went to sleep 1.5–8.5: asleep. a pays the notify (5 µs).
     log.push(`a released, notify paid @${sim.now}`);
   })());
   sim.spawn('b', () => (function* () {
     yield delay(0.5);
-    yield { k: 'lock', lock: l }; // waits; woken at 10 + 3, pays 7 µs of sleep, tries again at 20: c has it
+    yield { k: 'lock', lock: l }; // woken at 10 + 3, tries again at 13: c has it; spins, sleeps again
     log.push(`b@${sim.now}`);
     yield { k: 'unlock', lock: l };
   })());
@@ -199,35 +247,39 @@ test('a sleeping lock (SabMutex): a waiter that slept is not handed the lock; th
     yield { k: 'lock', lock: l }; // free at 12: barges in ahead of the sleeper
     log.push(`c@${sim.now}`);
     yield cpu(20);
-    yield { k: 'unlock', lock: l }; // at 32; b queued again at 20, waited 12 µs: asleep again
+    yield { k: 'unlock', lock: l }; // at 32; b asleep since 21: notify (c pays 5), b runs at 35 and takes it
   })());
   sim.run();
-  // b: queued again at 20; c releases at 32 → notify (c pays 5), b wakes at 35, pays 7 → 42.
-  t.deepEqual(log, ['c@12', 'a released, notify paid @15', 'b@42']);
+  t.deepEqual(log, ['c@12', 'a released, notify paid @15', 'b@35']);
   t.is(l.stats.acquisitions, 3, 'a retry is not a new acquisition');
   t.is(l.stats.contended, 1);
   t.is(l.stats.sleeps, 2);
+  // b's CPU time: two spins of 1 µs and two ways into the futex of 7 µs; a's 10 + 5, c's 20 + 5.
+  t.is(sim.cpus.busyUs(), 2 * (1 + 7) + 15 + 25);
 });
 
-test('a sleeping lock: a waiter still spinning when the lock is released takes it at once, with no notify and no sleep', (t) => {
-  const sim = new Sim(4, 0, 7);
-  const l = new SimLock('m', sim, 0, 0, { spinUs: 5, wakeup: () => ({ latencyUs: 3, notifyUs: 5 }) });
-  const log: string[] = [];
-  sim.spawn('a', () => (function* () {
-    yield { k: 'lock', lock: l };
-    yield cpu(2);
-    yield { k: 'unlock', lock: l };
-    log.push(`a@${sim.now}`);
-  })());
-  sim.spawn('b', () => (function* () {
-    yield delay(1);
-    yield { k: 'lock', lock: l };
-    log.push(`b@${sim.now}`);
-    yield { k: 'unlock', lock: l };
-  })());
-  sim.run();
-  t.deepEqual(log, ['a@2', 'b@2']);
-  t.is(l.stats.sleeps, 0);
+test('a sleeping lock: a waiter still spinning or on its way into the futex when the lock is released takes it when that step ends, with no notify and no sleep', (t) => {
+  for (const [tryAt, got] of [[1.5, 2.5], [1, 9]] as const) {
+    const sim = new Sim(4, 0, 7);
+    const l = new SimLock('m', sim, 0, 0, { spinUs: 1, wakeup: () => ({ latencyUs: 3, notifyUs: 5 }) });
+    const log: string[] = [];
+    sim.spawn('a', () => (function* () {
+      yield { k: 'lock', lock: l };
+      yield cpu(2.5);
+      yield { k: 'unlock', lock: l };
+      log.push(`a@${sim.now}`);
+    })());
+    sim.spawn('b', () => (function* () {
+      yield delay(tryAt);
+      yield { k: 'lock', lock: l };
+      log.push(`b@${sim.now}`);
+      yield { k: 'unlock', lock: l };
+    })());
+    sim.run();
+    // Released at 2.5: b tried at 1.5 and spins until 2.5; b tried at 1, spun until 2, goes to sleep until 9.
+    t.deepEqual(log, ['a@2.5', `b@${got}`], `tried at ${tryAt}`);
+    t.is(l.stats.sleeps, 0);
+  }
 });
 
 test('going to sleep costs sleepUs of CPU first; a wake-up during it cancels the sleep (futex_wait returns at once)', (t) => {

@@ -11,9 +11,9 @@
  * the same path is taken off, by the model's own accounting (see derive() in derive.ts).
  *
  * The machine drifts (a shared VM): the microbenchmarks run in sessions spread between the real
- * runs and their samples are pooled, and the thread wake-up, which can be bimodal (a thread woken
- * on a CPU the host still polls, or on one it has descheduled), is measured by ping-pongs right
- * before and after each uffd run; derive() uses the mode the uffd runs were in.
+ * runs and their samples are pooled, and the thread wake-ups — onto an idle CPU, a busy one, the
+ * waker's own, which on a virtual machine differ by an order of magnitude — are measured by
+ * ping-pongs pinned to the CPUs (taskset), right before and after each uffd run.
  */
 import os from 'node:os';
 import { SAB_MUTEX_SPINS, type Userfaultfd } from '@vcpu-rt/core';
@@ -25,8 +25,8 @@ import { Helpers } from './helpers.js';
 import { memstressContention, memstressPlainFault } from './plain-fault.js';
 import { realRuns } from './real-runs.js';
 import { sharedLines } from './shared-lines.js';
-import { Bins, f3, now, timerOverheadUs } from './stats.js';
-import { haltPoll, mutexSpinUs, pingpong, realFaulterWake, realReaderWake, remoteWalk, switchCost, wakeModes, wakeups, type WakeupSamples } from './threads.js';
+import { Bins, f3, median, now, timerOverheadUs } from './stats.js';
+import { haltPoll, lockSleeps, migrationsPerWake, mutexSpinUs, pingpong, realFaulterWake, realReaderWake, remoteWalk, switchCost, wakeCase, wakeSpread, wakeups, type WakeSample } from './threads.js';
 
 export type { CalibrateOptions } from './config.js';
 
@@ -62,15 +62,13 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
     // The work each thread of a 1-vCPU uffd run does between being woken and waking the other, from
     // the microbenchmarks: the vCPU refaults, runs the guest, faults, queues, re-checks and wakes the
     // reader; the reader reads, resolves and walks.
-    const pongs: WakeupSamples[] = [];
+    // Each burst: the rhythm with the two threads pinned to two CPUs, so that each is woken onto
+    // an idle CPU after the other's side of a fault (with one CPU, both on it).
+    const pins: [number, number] = os.availableParallelism() >= 2 ? [0, 1] : [0, 0];
+    const pongs: WakeSample[] = [];
     let work: [number, number] = [0, 0];
     const burst = async (): Promise<void> => {
-      const rounds = cfg.quick ? 300 : 600;
-      pongs.push(await wakeups(helpers, [
-        { rounds, workUs: work, skip: 50 },
-        // No work: the shortest sleeps (the other mode, if the rhythm above stays in one).
-        { rounds: rounds >> 1, workUs: [0, 0], skip: 20 },
-      ]));
+      pongs.push(...(await wakeups(helpers, [{ rounds: cfg.quick ? 200 : 400, workUs: work, skip: 20 }], pins)).phases[0]);
       await helpers.terminateAll();
     };
     const real = await realRuns(cfg, say, async (_i, guestUs) => {
@@ -85,12 +83,15 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
     });
     const wq = waitQueueCosts(bins, cfg, say);
     const fp = faultPathCosts(bins, say);
-    const modes = wakeModes(pongs.flatMap((p) => [...p.phases[0], ...p.phases[1]]));
-    const offs = pongs.flatMap((p) => p.offsetUs).map((x) => Math.abs(x));
-    const rtts = pongs.flatMap((p) => p.rttUs);
-    say(`wake-up, Atomics.notify → running (${modes.reduce((n, x) => n + x.samples, 0)} samples in ${pongs.length} ping-pongs, working ${f3(work[0])} / ${f3(work[1])} µs or nothing per side): ` +
-      modes.map((x) => `${f3(x.wakeup)} µs (${(x.share * 100).toFixed(0)}%, asleep ${f3(x.idleUs)} µs, the notifier's Atomics.notify ${f3(x.notifySleeper)} µs)`).join(' and ') +
-      `; clock offsets up to ${f3(Math.max(...offs))} µs (ping round trips from ${f3(Math.min(...rtts))} µs)`);
+    const wake = wakeCase(pongs);
+    say(`wake-up onto an idle CPU, Atomics.notify → running (ping-pongs pinned to ${pins[0] === pins[1] ? 'one CPU' : 'two CPUs'}, working ${f3(work[0])} / ${f3(work[1])} µs per side): ` +
+      `${f3(wake.wakeUs)} µs (${wake.samples} samples, asleep ${f3(wake.idleUs)} µs; the notify ${f3(wake.notifyUs)} µs)`);
+    const sleeps = pins[0] === pins[1] ? [] : await lockSleeps(helpers, cfg.quick ? 2000 : 4000, 8, 20, cfg.quick ? 1 : 3);
+    const poll = haltPoll(sleeps);
+    const spread = wakeSpread([pongs.map((x) => x.wake), poll.short.map((x) => x.wake)]);
+    say(`SabMutex sleeps (two threads on two CPUs taking one lock, ${sleeps.length} sleeps): the release's notify ${f3(poll.cheapUs)} or ${f3(poll.dearUs)} µs; ` +
+      (poll.us > 0 ? `a sleeper of up to ${f3(poll.us)} µs gets the cheap one (right for ${(100 * poll.accuracy).toFixed(0)}%) and runs ${f3(median(poll.short.map((x) => x.wake)))} µs after the release` : 'no sleep length tells them apart: no halt-poll window') +
+      `; wake-up spread (CV) ${f3(spread)}`);
     const mutex = await pingpong(helpers, cfg, 'mutex', {});
     say(`SabMutex lock+unlock: ${f3(mutex.same)} µs when this thread took it last, +${f3(mutex.handoff)} µs when the other did`);
     extra.push(b.vm.host.userfaultfd(), b.vm.host.userfaultfd());
@@ -105,24 +106,25 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
       `of which the notify ${f3(switches.notifyUs)} µs → sleepUs ${f3(switches.sleepUs)} µs`);
     const spinUs = mutexSpinUs(SAB_MUTEX_SPINS, cfg.reps);
     say(`SabMutex.lock spins ${SAB_MUTEX_SPINS} compare-exchanges before it sleeps: ${f3(spinUs)} µs`);
-    const poll = haltPoll(pongs.flatMap((p) => [...p.phases[0], ...p.phases[1]]), modes);
-    say(`halt polling: a thread that slept up to ${f3(poll.us)} µs wakes fast, longer sleeps slowly (right for ${(100 * poll.accuracy).toFixed(0)}% of the ping-pongs' wake-ups)`);
+    const migrations = await migrationsPerWake(helpers, os.availableParallelism(), cfg.quick ? 200 : 400, cfg.quick ? 1 : 3);
     const measured: Measured = {
-      real, contention, wq, fp, mmLines: lines.length, modes, handoff: mutex.handoff, wqHandoff: wqp.handoff, remoteWalkSlope: remote.slope, switches, spinUs, haltPoll: poll,
+      real, contention, wq, fp, mmLines: lines.length, wake, poll, spread, migrationsPerWake: migrations, handoff: mutex.handoff, wqHandoff: wqp.handoff, remoteWalkSlope: remote.slope, switches, spinUs,
     };
-    const { costs: c, mode } = derive(measured, say, os.availableParallelism());
+    const c = derive(measured, say, os.availableParallelism());
     const wqHandoffUs = c.wqLines * c.lineCcxUs;
-    // The real sleepers, asleep as long as in the chosen wake-up mode.
-    const fdReal = await realReaderWake(helpers, b, cfg, mode.idleUs, timer);
-    const wakeReal = await realFaulterWake(helpers, b, cfg, mode.idleUs, timer);
+    // The real sleepers, asleep as long as in the ping-pongs (this thread spins beside them: each is
+    // woken onto the other CPU, idle, or onto this one, busy, as the scheduler places it).
+    const fdReal = await realReaderWake(helpers, b, cfg, wake.idleUs, timer);
+    const wakeReal = await realFaulterWake(helpers, b, cfg, wake.idleUs, timer);
     const plain = await memstressPlainFault(cfg);
     await helpers.terminateAll();
-    // What the profile's parts add up to for one sleeper, with each wake-up mode's notify cost.
-    const fdSum = modes.map((x) => c.fdWakeHoldUs + Math.max(0, wq.fdWake.slope) + Math.max(0, x.notifySleeper - wq.notifyIdle) + wqHandoffUs);
-    const walkSum = modes.map((x) => Math.max(0, wq.wakeMatched - Math.max(0, wq.walk.slope)) + Math.max(0, x.notifySleeper - wq.notifyIdle) + c.walkPerWaiterUs + wqHandoffUs);
-    say(`cross-checks (this thread spins beside the sleeper, so the host's placement decides which mode it meets): ` +
-      `wakeReaders with a real reader asleep ${f3(fdReal)} µs (fdWakeHoldUs + fdWakePerEntryUs + wqLines·lineCcxUs with each mode's notify: ${fdSum.map(f3).join(' / ')} µs); ` +
-      `UFFDIO_WAKE with a real faulter asleep ${f3(wakeReal)} µs (wakeHoldUs + walkPerWaiterUs + wqLines·lineCcxUs: ${walkSum.map(f3).join(' / ')} µs); ` +
+    // What the profile's parts add up to for one sleeper, with the notify of each case.
+    const notifies = [c.notifyUs, c.notifyBusyUs];
+    const fdSum = notifies.map((n) => c.fdWakeHoldUs + c.fdWakePerEntryUs + n + wqHandoffUs);
+    const walkSum = notifies.map((n) => c.wakeHoldUs + n + c.walkPerWaiterUs + wqHandoffUs);
+    say(`cross-checks: ` +
+      `wakeReaders with a real reader asleep ${f3(fdReal)} µs (fdWakeHoldUs + fdWakePerEntryUs + wqLines·lineCcxUs with the notify onto an idle / a busy CPU: ${fdSum.map(f3).join(' / ')} µs); ` +
+      `UFFDIO_WAKE with a real faulter asleep ${f3(wakeReal)} µs (wakeHoldUs + walkPerWaiterUs + wqLines·lineCcxUs with each notify: ${walkSum.map(f3).join(' / ')} µs); ` +
       `plain fault in a vCPU thread (memstress) ${f3(plain.fault - plain.present)} µs/page vs ${f3(fp.plainFault)} µs in this thread`);
 
     const cpus = os.availableParallelism();
@@ -130,7 +132,7 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
     const source = `measured: ${cpus}-CPU ${model} (os.availableParallelism() = ${cpus}), Node ${process.version}, ${os.platform()} ${os.release()}; ` +
       `${new Date().toISOString()}; calibrateCosts${cfg.quick ? ' (quick)' : ''}: microbenchmarks of the real implementation (medians of ${cfg.reps} repeats) ` +
       `and 1-vCPU MINOR demandPaging runs (${cfg.runs} per path; mean exit ${f3(real.exitAvg)} µs, p50 uffd ${f3(real.uffdP50)} µs) split into exitUs and faultRetryUs; ` +
-      `wake-ups ${modes.map((x) => `${f3(x.wakeup)} µs`).join(' / ')} (slow onto a CPU idle over ${f3(c.haltPollUs)} µs); method per field: packages/uffd/src/model/calibrate/derive.ts`;
+      `wake-ups onto an idle CPU ${f3(c.wakeupUs)} µs, ${f3(c.wakeupPollUs)} µs after a sleep of up to ${f3(c.haltPollUs)} µs, placement ${c.wakePlacement}; method per field: packages/uffd/src/model/calibrate/derive.ts`;
     const profile = checkCostProfile({ source, ...c }, 'measured profile');
     for (const k of COST_FIELDS) if (!Number.isFinite(profile[k])) throw new Error(`calibrate: ${k} is not a finite number`);
     say(`done in ${((now() - t0) / 1000).toFixed(1)} s`);

@@ -12,6 +12,15 @@ export function median(a: readonly number[]): number {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+/** The q-quantile (0..1) of the finite values of `a`, linearly interpolated; NaN if none. */
+export function quantile(a: readonly number[], q: number): number {
+  const s = a.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  if (s.length === 0) return NaN;
+  const i = q * (s.length - 1);
+  const lo = Math.floor(i);
+  return lo + 1 < s.length ? s[lo] + (i - lo) * (s[lo + 1] - s[lo]) : s[lo];
+}
+
 /** Samples by name, gathered over every session of a calibration (the machine's speed drifts: sessions are spread over the run). */
 export class Bins {
   private readonly m = new Map<string, number[]>();

@@ -3,19 +3,20 @@ import type { HostMemory } from '@vcpu-rt/core';
 import type { BenchVm } from './bench-vm.js';
 import { ADDR, FAR, fakeRecord, PAGE, type Config } from './config.js';
 import type { Helpers } from './helpers.js';
-import { fitLine, median, now, sleepMs, spinUntil, spinUs } from './stats.js';
+import { fitLine, median, now, quantile, sleepMs, spinUntil, spinUs } from './stats.js';
 import {
-  CF, CONTROL_BYTES, CW, MAX_ROUNDS, MAX_SWITCH_PAIRS, NOTIFY_END, NOTIFY_START, NOTIFY_WOKEN, RESUMED, SPIN_LIMIT_MS, stamp, SWITCH_BYTES, type PingPongResult,
+  CF, contendBytes, CONTEND_BASE, CONTEND_NOTIFIED, CONTEND_RELEASE, CONTEND_RESUMED, CONTEND_SLEPT, CONTEND_SLOTS, CONTEND_WOKE, CONTROL_BYTES, CW, MAX_ROUNDS, MAX_SWITCH_PAIRS, NOTIFY_END, NOTIFY_START, NOTIFY_WOKEN, RESUMED, SPIN_LIMIT_MS, stamp, SWITCH_BYTES, type PingPongResult,
   type SwitcherResult,
 } from './worker.js';
 
 // --- 4. measurements with helper threads ---------------------------------------------------------
 
-/** One wake-up: from the notify to the woken thread running, the notifier's Atomics.notify call, how long the woken thread had slept; µs. */
+/** One wake-up: from the notify to the woken thread running, the notifier's Atomics.notify call, how long the woken thread had slept; µs; and the role that notified. */
 export interface WakeSample {
   wake: number;
   notify: number;
   idle: number;
+  by: 0 | 1;
 }
 
 /** The phases of one wake-up ping-pong (each: its rounds' samples) and the clock calibration. */
@@ -33,8 +34,11 @@ export interface WakeupSamples {
  * corrected by the residual offset of each helper's clock from this thread's (from ping-pongs: the
  * one with the shortest round trip). A notify that woke nobody (the other was not asleep yet) is no
  * sample; the first `skip` rounds of each phase neither.
+ *
+ * `pins`: the CPU each role pins itself to — [0, 1] makes every wake-up cross to the other CPU,
+ * [0, 0] keeps both on one (the woken thread runs on its waker's CPU).
  */
-export async function wakeups(helpers: Helpers, phases: { rounds: number; workUs: [number, number]; skip: number }[]): Promise<WakeupSamples> {
+export async function wakeups(helpers: Helpers, phases: { rounds: number; workUs: [number, number]; skip: number }[], pins?: [number, number]): Promise<WakeupSamples> {
   const sab = new SharedArrayBuffer(CONTROL_BYTES);
   const c = new Int32Array(sab);
   const f = new Float64Array(sab);
@@ -43,7 +47,7 @@ export async function wakeups(helpers: Helpers, phases: { rounds: number; workUs
   const started = [];
   const spec = phases.map((p) => ({ rounds: p.rounds, workUs: p.workUs }));
   if (phases.reduce((n, p) => n + p.rounds, 0) > MAX_ROUNDS) throw new RangeError('calibrate: too many wake-up rounds');
-  for (const me of roles) started.push(await helpers.start({ role: 'waker', sab, me, base: performance.timeOrigin, pings, phases: spec }));
+  for (const me of roles) started.push(await helpers.start({ role: 'waker', sab, me, base: performance.timeOrigin, pings, phases: spec, cpu: pins?.[me] }));
   const offset: [number, number] = [0, 0];
   const rtt: [number, number] = [Infinity, Infinity];
   for (const me of roles) {
@@ -77,6 +81,7 @@ export async function wakeups(helpers: Helpers, phases: { rounds: number; workUs
           wake: (f[stamp(other, RESUMED, k)] - offset[other] - start) * 1000,
           notify: (f[stamp(me, NOTIFY_END, k)] - f[stamp(me, NOTIFY_START, k)]) * 1000,
           idle: (start - (slept - offset[other])) * 1000,
+          by: me,
         });
       }
     }
@@ -86,47 +91,21 @@ export async function wakeups(helpers: Helpers, phases: { rounds: number; workUs
   return { phases: out, offsetUs: [offset[0] * 1000, offset[1] * 1000], rttUs: [rtt[0] * 1000, rtt[1] * 1000] };
 }
 
-/** A mode of the wake-up latency, µs. */
-export interface WakeMode {
-  wakeup: number;
-  notifySleeper: number;
+/** What one kind of wake-up (woken onto an idle CPU, a busy one, the waker's own) cost, µs: medians of its samples. */
+export interface WakeCase {
+  /** Atomics.notify called → the woken thread running. */
+  wakeUs: number;
+  /** The waker's Atomics.notify call. */
+  notifyUs: number;
+  /** How long the woken thread had slept. */
   idleUs: number;
-  /** Share of all wake-up samples in this mode. */
-  share: number;
   samples: number;
 }
 
-/**
- * Splits wake-up samples into two modes when they have two (Otsu's threshold on log latency;
- * kept if the modes' medians differ by more than 3× and each holds at least 5% of the samples):
- * a thread the host wakes on a CPU it still polls, and one it has descheduled. Else one mode.
- */
-export function wakeModes(samples: readonly WakeSample[]): WakeMode[] {
-  const s = samples.filter((x) => Number.isFinite(x.wake) && x.wake > 0).sort((a, b) => a.wake - b.wake);
-  const mode = (part: readonly WakeSample[]): WakeMode => ({
-    wakeup: median(part.map((x) => x.wake)), notifySleeper: median(part.map((x) => x.notify)), idleUs: median(part.map((x) => x.idle)),
-    share: part.length / Math.max(1, s.length), samples: part.length,
-  });
-  const n = s.length;
-  if (n < 20) return [mode(s)];
-  const logs = s.map((x) => Math.log(x.wake));
-  const prefix = [0];
-  for (const l of logs) prefix.push(prefix[prefix.length - 1] + l);
-  let best = -1;
-  let split = 0;
-  for (let i = 1; i < n; i++) {
-    const m0 = prefix[i] / i;
-    const m1 = (prefix[n] - prefix[i]) / (n - i);
-    const between = i * (n - i) * (m0 - m1) ** 2;
-    if (between > best) {
-      best = between;
-      split = i;
-    }
-  }
-  const lo = mode(s.slice(0, split));
-  const hi = mode(s.slice(split));
-  if (hi.wakeup > 3 * lo.wakeup && lo.share >= 0.05 && hi.share >= 0.05) return [lo, hi];
-  return [mode(s)];
+/** The medians of a set of wake-up samples. */
+export function wakeCase(samples: readonly WakeSample[]): WakeCase {
+  const s = samples.filter((x) => Number.isFinite(x.wake) && x.wake > 0);
+  return { wakeUs: median(s.map((x) => x.wake)), notifyUs: median(s.map((x) => x.notify)), idleUs: median(s.map((x) => x.idle)), samples: s.length };
 }
 
 /** Two helpers in turn: per role and repeat, (alternating − same-thread) medians; the median of those. */
@@ -272,20 +251,7 @@ export async function switchCost(helpers: Helpers, cpus: number, ms: number, rep
   const pairs = Math.min(MAX_SWITCH_PAIRS, 2 * cpus);
   const runs: SwitchCost[] = [];
   for (let r = 0; r < reps; r++) {
-    const sab = new SharedArrayBuffer(SWITCH_BYTES);
-    const c = new Int32Array(sab);
-    const started = [];
-    for (let p = 0; p < pairs; p++) {
-      for (const side of [0, 1] as const) started.push(await helpers.start({ role: 'switcher', sab, pair: p, side }));
-    }
-    const t0 = now();
-    Atomics.store(c, CW.GO, 1);
-    Atomics.notify(c, CW.GO);
-    await sleepMs(ms);
-    Atomics.store(c, CW.STOP, 1);
-    const wall = (now() - t0) * 1000;
-    const res = (await Promise.all(started.map((x) => x.done))) as SwitcherResult[];
-    await helpers.terminateAll();
+    const { wall, res } = await switchers(helpers, pairs, ms);
     const handoffs = res.reduce((n, x) => n + x.handoffs, 0);
     const handoffUs = (cpus * wall) / Math.max(1, handoffs);
     const notifyUs = Math.max(0, res.reduce((n, x) => n + x.notifyUs, 0) / Math.max(1, handoffs) - timer);
@@ -293,6 +259,153 @@ export async function switchCost(helpers: Helpers, cpus: number, ms: number, rep
   }
   runs.sort((a, b) => a.handoffUs - b.handoffUs);
   return runs[(runs.length - 1) >> 1];
+}
+
+/** Runs `pairs` pairs of switchers (worker.ts) for `ms`: the wall time, µs, and each side's result. `pin(pair, side)`: the CPU a side pins itself to. */
+async function switchers(helpers: Helpers, pairs: number, ms: number, pin?: (pair: number, side: 0 | 1) => number): Promise<{ wall: number; res: SwitcherResult[] }> {
+  const sab = new SharedArrayBuffer(SWITCH_BYTES);
+  const c = new Int32Array(sab);
+  const started = [];
+  for (let p = 0; p < pairs; p++) {
+    for (const side of [0, 1] as const) started.push(await helpers.start({ role: 'switcher', sab, pair: p, side, cpu: pin?.(p, side) }));
+  }
+  const t0 = now();
+  Atomics.store(c, CW.GO, 1);
+  Atomics.notify(c, CW.GO);
+  await sleepMs(ms);
+  Atomics.store(c, CW.STOP, 1);
+  const wall = (now() - t0) * 1000;
+  const res = (await Promise.all(started.map((x) => x.done))) as SwitcherResult[];
+  await helpers.terminateAll();
+  return { wall, res };
+}
+
+/**
+ * Where the scheduler runs a woken thread: `cpus` pairs of switchers, so that about as many threads
+ * are runnable as there are CPUs and a thread is often woken while its last CPU is busy and another
+ * idles. Linux's select_idle_sibling then moves it to the idle CPU; a guest scheduler that keeps
+ * tasks on their vCPUs does not. Returns the threads' migrations per hand-off (NaN where the kernel
+ * does not expose se.nr_migrations), the median of `reps` runs.
+ */
+export async function migrationsPerWake(helpers: Helpers, cpus: number, ms: number, reps: number): Promise<number> {
+  const runs: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const { res } = await switchers(helpers, Math.min(MAX_SWITCH_PAIRS, Math.max(1, cpus)), ms);
+    runs.push(res.reduce((n, x) => n + x.migrations, 0) / Math.max(1, res.reduce((n, x) => n + x.handoffs, 0)));
+  }
+  return median(runs);
+}
+
+/** A SabMutex waiter's sleep and the release that woke it (contenders, worker.ts), µs. */
+export interface LockSleep {
+  /** How long it had slept when the release came. */
+  asleep: number;
+  /** The release's Atomics.notify. */
+  notify: number;
+  /** The release → the sleeper running again. */
+  wake: number;
+}
+
+/**
+ * Sleeps in SabMutex.lock and the releases that end them: two contenders (worker.ts) pinned to two
+ * CPUs take one SabMutex `ops` times each, holding it `holdUs` and working `thinkUs` between, so
+ * that now and then one finds it held, spins, sleeps and is woken by the other's release — after
+ * sleeps of every length the two threads' rhythm makes. Each waiter's first sleep of an op is
+ * matched with the other's first release after it that woke someone. `reps` runs, pooled.
+ */
+export async function lockSleeps(helpers: Helpers, ops: number, holdUs: number, thinkUs: number, reps: number): Promise<LockSleep[]> {
+  const out: LockSleep[] = [];
+  for (let r = 0; r < reps; r++) {
+    const sab = new SharedArrayBuffer(contendBytes(ops));
+    const c = new Int32Array(sab);
+    const f = new Float64Array(sab);
+    const started = [];
+    for (const me of [0, 1] as const) started.push(await helpers.start({ role: 'contender', sab, me, ops, holdUs, thinkUs, cpu: me }));
+    Atomics.store(c, CW.GO, 1);
+    Atomics.notify(c, CW.GO);
+    await Promise.all(started.map((x) => x.done));
+    await helpers.terminateAll();
+    const slot = (me: number, k: number, field: number): number => f[CONTEND_BASE + CONTEND_SLOTS * (me * ops + k) + field];
+    for (const me of [0, 1]) {
+      const other = 1 - me;
+      let j = 0;
+      // Skip the first tenth: both threads warming up.
+      for (let k = Math.floor(ops / 10); k < ops; k++) {
+        const slept = slot(me, k, CONTEND_SLEPT);
+        if (Number.isNaN(slept)) continue;
+        while (j < ops && !(slot(other, j, CONTEND_RELEASE) > slept && slot(other, j, CONTEND_WOKE) >= 1)) j++;
+        if (j === ops) break;
+        const release = slot(other, j, CONTEND_RELEASE);
+        const resumed = slot(me, k, CONTEND_RESUMED);
+        if (!(resumed > release)) continue;
+        out.push({ asleep: (release - slept) * 1000, notify: (slot(other, j, CONTEND_NOTIFIED) - release) * 1000, wake: (resumed - release) * 1000 });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The host's halt-poll window, as the lock sleeps show it. The releases' notifies have two modes
+ * when the host still polls a vCPU that halted a short while ago (a cheap notify, a quicker
+ * wake-up) and has descheduled one that halted longer ago (the IPI that wakes its thread): split by
+ * Otsu's threshold on log notify, kept if the modes' medians differ by more than 3× and each holds
+ * 5% of the sleeps. The window is then the sleep length P for which "slept at most P" best predicts
+ * a cheap notify, with the share of sleeps it classifies right; and the short sleeps' wake-ups and
+ * notifies are those of the sleeps up to P. With one mode: no window (0).
+ */
+export function haltPoll(sleeps: readonly LockSleep[]): { us: number; accuracy: number; short: LockSleep[]; cheapUs: number; dearUs: number } {
+  const s = sleeps.filter((x) => x.notify > 0 && Number.isFinite(x.asleep) && x.wake > 0);
+  const none = { us: 0, accuracy: 1, short: [], cheapUs: NaN, dearUs: NaN };
+  if (s.length < 20) return none;
+  const byNotify = [...s].sort((a, b) => a.notify - b.notify);
+  const logs = byNotify.map((x) => Math.log(x.notify));
+  const n = logs.length;
+  const prefix = [0];
+  for (const l of logs) prefix.push(prefix[prefix.length - 1] + l);
+  let best = -1;
+  let split = 0;
+  for (let i = 1; i < n; i++) {
+    const between = i * (n - i) * (prefix[i] / i - (prefix[n] - prefix[i]) / (n - i)) ** 2;
+    if (between > best) {
+      best = between;
+      split = i;
+    }
+  }
+  const cheapUs = median(byNotify.slice(0, split).map((x) => x.notify));
+  const dearUs = median(byNotify.slice(split).map((x) => x.notify));
+  if (!(dearUs > 3 * cheapUs) || split < 0.05 * n || n - split < 0.05 * n) return { ...none, cheapUs, dearUs };
+  const cut = Math.sqrt(cheapUs * dearUs);
+  const byAsleep = [...s].sort((a, b) => a.asleep - b.asleep);
+  // P below every sleep: all predicted dear; then move P past one sleep at a time.
+  let right = byAsleep.filter((x) => x.notify >= cut).length;
+  let top = right;
+  let us = 0;
+  for (let i = 0; i < byAsleep.length; i++) {
+    right += byAsleep[i].notify < cut ? 1 : -1;
+    if (right > top && (i + 1 === byAsleep.length || byAsleep[i + 1].asleep > byAsleep[i].asleep)) {
+      top = right;
+      us = i + 1 < byAsleep.length ? (byAsleep[i].asleep + byAsleep[i + 1].asleep) / 2 : byAsleep[i].asleep;
+    }
+  }
+  return { us, accuracy: top / s.length, short: byAsleep.filter((x) => x.asleep <= us), cheapUs, dearUs };
+}
+
+/**
+ * The spread of wake-up latencies as a coefficient of variation: (p90 − p10) / (2 × 1.2816 × p50)
+ * of each set (a normal distribution's CV from its deciles, robust to the rare preempted sample),
+ * the sets' values weighted by their sizes.
+ */
+export function wakeSpread(sets: readonly (readonly number[])[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const xs of sets) {
+    const v = xs.filter((x) => Number.isFinite(x) && x > 0);
+    if (v.length < 10) continue;
+    sum += v.length * ((quantile(v, 0.9) - quantile(v, 0.1)) / (2 * 1.2816 * quantile(v, 0.5)));
+    n += v.length;
+  }
+  return n > 0 ? sum / n : 0;
 }
 
 /** SabMutex.lock's spin before it sleeps: SAB_MUTEX_SPINS failing compare-exchanges on a held word, µs (median of `reps` batches). */
@@ -309,29 +422,4 @@ export function mutexSpinUs(spins: number, reps: number): number {
   }
   if (sink < 0) throw new Error('unreachable');
   return median(us);
-}
-
-/**
- * The host's halt-poll window as the ping-pongs show it: the sleep length P for which "slept at
- * most P" best predicts a fast wake-up (nearer the fast mode than the slow one, on a log scale),
- * and the share of samples it classifies right. 1e6 µs (never slow) with one mode.
- */
-export function haltPoll(samples: readonly WakeSample[], modes: readonly WakeMode[]): { us: number; accuracy: number } {
-  const s = samples.filter((x) => Number.isFinite(x.wake) && x.wake > 0 && Number.isFinite(x.idle));
-  if (modes.length < 2 || s.length === 0) return { us: 1e6, accuracy: 1 };
-  const cut = Math.sqrt(modes[0].wakeup * modes[1].wakeup);
-  const byIdle = [...s].sort((a, b) => a.idle - b.idle);
-  // P below every sample: all predicted slow; then move P past one sample at a time.
-  let right = byIdle.filter((x) => x.wake >= cut).length;
-  let best = right;
-  // 0 when no sleep length does better than "every idle CPU wakes slowly".
-  let us = 0;
-  for (let i = 0; i < byIdle.length; i++) {
-    right += byIdle[i].wake < cut ? 1 : -1;
-    if (right > best && (i + 1 === byIdle.length || byIdle[i + 1].idle > byIdle[i].idle)) {
-      best = right;
-      us = i + 1 < byIdle.length ? (byIdle[i].idle + byIdle[i + 1].idle) / 2 : byIdle[i].idle;
-    }
-  }
-  return { us, accuracy: best / s.length };
 }

@@ -7,8 +7,10 @@
  * Every wait on another thread is bounded (SPIN_LIMIT_MS): a helper whose partner died gives up
  * instead of spinning forever.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { attachUserfaultfd, HostMemory, SabMutex, type HostMemoryHandle, type UserfaultfdHandle } from '@vcpu-rt/core';
+import { attachUserfaultfd, HostMemory, SAB_MUTEX_SPINS, SabMutex, type HostMemoryHandle, type UserfaultfdHandle } from '@vcpu-rt/core';
 
 /** Int32 words of the control SharedArrayBuffer (each on its own 64-byte line). */
 export const CW = {
@@ -55,17 +57,45 @@ export const SPIN_LIMIT_MS = 10_000;
 
 /** What each role is started with. */
 export type CalibrateWorkerData =
-  | { role: 'waker'; sab: SharedArrayBuffer; me: 0 | 1; base: number; pings: number; phases: { rounds: number; workUs: [number, number] }[] }
+  | { role: 'waker'; sab: SharedArrayBuffer; me: 0 | 1; base: number; pings: number; phases: { rounds: number; workUs: [number, number] }[]; cpu?: number }
   | { role: 'pingpong'; sab: SharedArrayBuffer; kind: 'mutex' | 'wq'; me: 0 | 1; turns: number; reps: number; host?: HostMemoryHandle; ctxs?: [number, number]; recs?: [number, number] }
   | { role: 'enqueuer'; sab: SharedArrayBuffer; host: HostMemoryHandle; ctx: number; records: number[]; addrBase: number }
   | { role: 'reader'; sab: SharedArrayBuffer; host: HostMemoryHandle; uffd: UserfaultfdHandle }
   | { role: 'faulter'; sab: SharedArrayBuffer; host: HostMemoryHandle; hva: number }
-  | { role: 'switcher'; sab: SharedArrayBuffer; pair: number; side: 0 | 1 };
+  | { role: 'switcher'; sab: SharedArrayBuffer; pair: number; side: 0 | 1; cpu?: number }
+  | { role: 'contender'; sab: SharedArrayBuffer; me: 0 | 1; ops: number; holdUs: number; thinkUs: number; cpu?: number };
 
-/** switcher: what one side of a pair did — hand-offs it made, and the µs its Atomics.notify calls took in all. */
+/**
+ * switcher: what one side of a pair did — hand-offs it made, the µs its Atomics.notify calls took
+ * in all, the wake-ups it slept through and their latencies in all (its partner's notify → it
+ * running, µs), and its thread's migrations between CPUs meanwhile (NaN where the kernel does not say).
+ */
 export interface SwitcherResult {
   handoffs: number;
   notifyUs: number;
+  wakes: number;
+  wakeUs: number;
+  migrations: number;
+}
+
+/** This thread's se.nr_migrations (/proc/thread-self/sched, CONFIG_SCHED_DEBUG); NaN if the kernel does not expose it. */
+export function migrations(): number {
+  try {
+    const m = /se\.nr_migrations\s*:\s*(\d+)/.exec(readFileSync('/proc/thread-self/sched', 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Pins the calling thread to one CPU (taskset from util-linux, on this thread's tid). */
+export function pinTo(cpu: number): void {
+  const tid = readFileSync('/proc/thread-self/stat', 'utf8').split(' ')[0];
+  try {
+    execFileSync('taskset', ['-pc', String(cpu), tid], { stdio: 'ignore' });
+  } catch (e) {
+    throw new Error(`calibrate worker: could not pin thread ${tid} to CPU ${cpu} with taskset (util-linux): ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -75,7 +105,9 @@ export interface SwitcherResult {
 export const SWITCH_TURN = 256;
 /** Pairs of switchers at most. */
 export const MAX_SWITCH_PAIRS = 32;
-export const SWITCH_BYTES = (SWITCH_TURN + 16 * MAX_SWITCH_PAIRS) * 4;
+/** switcher: when each pair's last notify began (Float64 slot SWITCH_T0 + 8 · pair, on the timeOrigin clock, ms). */
+export const SWITCH_T0 = (SWITCH_TURN + 16 * MAX_SWITCH_PAIRS) / 2;
+export const SWITCH_BYTES = (SWITCH_T0 + 8 * MAX_SWITCH_PAIRS) * 8;
 
 /** ping-pong: the median span of each operation, per mode and repeat, µs. */
 export interface PingPongResult {
@@ -105,9 +137,11 @@ function spinUntil(pred: () => boolean, what: string): void {
  * round, the two roles wake each other as a faulting vCPU (role 0) and a uffd reader (role 1) do:
  * each, once running, stays busy for its `workUs`, notifies the other (Atomics.store +
  * Atomics.notify on the other's word) and sleeps in Atomics.wait until the other notifies it back.
- * Stamps are on the common clock performance.timeOrigin - base + performance.now().
+ * Stamps are on the common clock performance.timeOrigin - base + performance.now(). With `cpu`,
+ * the role first pins itself to that CPU.
  */
 function waker(d: Extract<CalibrateWorkerData, { role: 'waker' }>): void {
+  if (d.cpu !== undefined) pinTo(d.cpu);
   const c = new Int32Array(d.sab);
   const f = new Float64Array(d.sab);
   const me = d.me;
@@ -303,6 +337,67 @@ function faulter(d: Extract<CalibrateWorkerData, { role: 'faulter' }>): void {
   }
 }
 
+/** contender: Float64 slots per op of role `me`, op `k`: CONTEND_SLOTS · (me · ops + k) + field (CONTEND_* below), after the control words. */
+export const CONTEND_BASE = 128;
+export const CONTEND_SLOTS = 6;
+/** When it began to sleep in the futex (its first sleep of the op; NaN if it did not sleep) and when it ran again. */
+export const CONTEND_SLEPT = 0;
+export const CONTEND_RESUMED = 1;
+/** When its release began, when the release's Atomics.notify ended, and whether that notify woke a thread (1) or not (0; NaN: no notify). */
+export const CONTEND_RELEASE = 2;
+export const CONTEND_NOTIFIED = 3;
+export const CONTEND_WOKE = 4;
+export const contendBytes = (ops: number): number => (CONTEND_BASE + CONTEND_SLOTS * 2 * ops) * 8;
+
+/**
+ * One of two contenders for a SabMutex (the lock word CW.LOCK), as two threads taking one
+ * wait-queue lock do: `ops` times, lock, hold it `holdUs`, unlock, work `thinkUs`. The lock is
+ * SabMutex's own algorithm, inlined so that each step is stamped: when a waiter began to sleep
+ * and ran again, and when each release notified a sleeper and what its notify took (the clock is
+ * performance.timeOrigin + performance.now(), ms).
+ */
+function contender(d: Extract<CalibrateWorkerData, { role: 'contender' }>): void {
+  if (d.cpu !== undefined) pinTo(d.cpu);
+  const c = new Int32Array(d.sab);
+  const f = new Float64Array(d.sab);
+  const clock = (): number => performance.timeOrigin + performance.now();
+  const limit = performance.now() + SPIN_LIMIT_MS;
+  while (Atomics.load(c, CW.GO) === 0) {
+    Atomics.wait(c, CW.GO, 0, 50);
+    if (performance.now() > limit) throw new Error('calibrate worker: the start gate never opened');
+  }
+  const w = CW.LOCK;
+  for (let k = 0; k < d.ops; k++) {
+    const b = CONTEND_BASE + CONTEND_SLOTS * (d.me * d.ops + k);
+    f[b + CONTEND_SLEPT] = NaN;
+    f[b + CONTEND_WOKE] = NaN;
+    let st = Atomics.compareExchange(c, w, 0, 1);
+    for (let s = 0; s < SAB_MUTEX_SPINS && st !== 0; s++) st = Atomics.compareExchange(c, w, 0, 1);
+    if (st !== 0) {
+      if (st !== 2) st = Atomics.exchange(c, w, 2);
+      while (st !== 0) {
+        const t = clock();
+        if (Atomics.wait(c, w, 2, SPIN_LIMIT_MS) === 'timed-out') throw new Error('calibrate worker: the other contender stopped');
+        if (Number.isNaN(f[b + CONTEND_SLEPT])) {
+          f[b + CONTEND_SLEPT] = t;
+          f[b + CONTEND_RESUMED] = clock();
+        }
+        st = Atomics.exchange(c, w, 2);
+      }
+    }
+    let until = performance.now() + d.holdUs / 1000;
+    while (performance.now() < until);
+    f[b + CONTEND_RELEASE] = clock();
+    if (Atomics.sub(c, w, 1) !== 1) {
+      Atomics.store(c, w, 0);
+      f[b + CONTEND_WOKE] = Atomics.notify(c, w, 1);
+      f[b + CONTEND_NOTIFIED] = clock();
+    }
+    until = performance.now() + d.thinkUs / 1000;
+    while (performance.now() < until);
+  }
+}
+
 /**
  * One side of a switcher pair: the two sides pass a turn back and forth, each sleeping in
  * Atomics.wait until the other hands it over with Atomics.store + Atomics.notify, and nothing
@@ -310,8 +405,12 @@ function faulter(d: Extract<CalibrateWorkerData, { role: 'faulter' }>): void {
  * so each hand-off costs the CPUs a sleep, a wake-up and a notify, and no CPU idles.
  */
 function switcher(d: Extract<CalibrateWorkerData, { role: 'switcher' }>): SwitcherResult {
+  if (d.cpu !== undefined) pinTo(d.cpu);
   const c = new Int32Array(d.sab);
+  const f = new Float64Array(d.sab);
   const turn = SWITCH_TURN + 16 * d.pair;
+  const t0 = SWITCH_T0 + 8 * d.pair;
+  const clock = (): number => performance.timeOrigin + performance.now();
   const limit = performance.now() + SPIN_LIMIT_MS;
   while (Atomics.load(c, CW.GO) === 0) {
     Atomics.wait(c, CW.GO, 0, 50);
@@ -319,21 +418,31 @@ function switcher(d: Extract<CalibrateWorkerData, { role: 'switcher' }>): Switch
   }
   let handoffs = 0;
   let notifyUs = 0;
+  let wakes = 0;
+  let wakeUs = 0;
+  const m0 = migrations();
+  const result = (): SwitcherResult => ({ handoffs, notifyUs, wakes, wakeUs, migrations: migrations() - m0 });
   for (;;) {
+    let slept = false;
     for (let v = Atomics.load(c, turn); (v & 1) !== d.side; v = Atomics.load(c, turn)) {
-      if (Atomics.load(c, CW.STOP) !== 0) return { handoffs, notifyUs };
-      Atomics.wait(c, turn, v, 20);
+      if (Atomics.load(c, CW.STOP) !== 0) return result();
+      if (Atomics.wait(c, turn, v, 20) === 'ok') slept = true;
+    }
+    if (slept && handoffs > 0) {
+      wakes++;
+      wakeUs += (clock() - f[t0]) * 1000;
     }
     if (Atomics.load(c, CW.STOP) !== 0) {
       Atomics.add(c, turn, 1);
       Atomics.notify(c, turn);
-      return { handoffs, notifyUs };
+      return result();
     }
     handoffs++;
+    f[t0] = clock();
     Atomics.add(c, turn, 1);
-    const t0 = performance.now();
+    const n0 = performance.now();
     Atomics.notify(c, turn);
-    notifyUs += (performance.now() - t0) * 1000;
+    notifyUs += (performance.now() - n0) * 1000;
   }
 }
 
@@ -348,6 +457,7 @@ if (parentPort && data && typeof data === 'object' && 'role' in data) {
     case 'reader': reader(data); break;
     case 'faulter': faulter(data); break;
     case 'switcher': result = switcher(data); break;
+    case 'contender': contender(data); break;
   }
   parentPort.postMessage({ done: true, result });
 }
