@@ -28,6 +28,8 @@ export interface Config {
   pages: number;
   /** Real runs of each path, and their sizes. */
   runs: number;
+  /** Exit-path runs at the end of the calibration, besides the runs' (exitFigures). */
+  lateExitRuns: number;
   exitBytes: number;
   uffdBytes: number;
   warmupPages: number;
@@ -42,10 +44,10 @@ export interface Config {
 }
 
 export const QUICK: Config = {
-  quick: true, reps: 7, batches: 8, pages: 1024, runs: 1, exitBytes: 8 << 20, uffdBytes: 8 << 20, warmupPages: 4096,
+  quick: true, reps: 7, batches: 8, pages: 1024, runs: 1, lateExitRuns: 0, exitBytes: 8 << 20, uffdBytes: 8 << 20, warmupPages: 4096,
   samples: 40, turns: 2000, pingReps: 3, walkLengths: [1, 16, 64, 256], remoteWalkLengths: [8, 64, 256],
 };
 export const FULL: Config = {
-  quick: false, reps: 21, batches: 16, pages: 2048, runs: 3, exitBytes: 16 << 20, uffdBytes: 32 << 20, warmupPages: 8192,
+  quick: false, reps: 21, batches: 16, pages: 2048, runs: 3, lateExitRuns: 2, exitBytes: 16 << 20, uffdBytes: 32 << 20, warmupPages: 8192,
   samples: 150, turns: 8000, pingReps: 5, walkLengths: [1, 8, 32, 128, 512], remoteWalkLengths: [4, 16, 64, 256, 512],
 };

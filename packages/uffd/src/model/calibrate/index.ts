@@ -23,9 +23,9 @@ import { fakeRecord, FULL, MAX_FAKE, QUICK, type CalibrateOptions } from './conf
 import { derive, type Measured } from './derive.js';
 import { Helpers } from './helpers.js';
 import { memstressContention, memstressPlainFault } from './plain-fault.js';
-import { realRuns } from './real-runs.js';
+import { exitFigures, exitRun, realRuns } from './real-runs.js';
 import { sharedLines } from './shared-lines.js';
-import { Bins, f3, median, now, timerOverheadUs } from './stats.js';
+import { Bins, f3, median, now, quantile, timerOverheadUs } from './stats.js';
 import { haltPoll, lockSleeps, migrationsPerWake, mutexSpinUs, pingpong, realFaulterWake, realReaderWake, remoteWalk, switchCost, wakeCase, wakeSpread, wakeups, type WakeSample } from './threads.js';
 
 export type { CalibrateOptions } from './config.js';
@@ -85,7 +85,7 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
     const fp = faultPathCosts(bins, say);
     const wake = wakeCase(pongs);
     say(`wake-up onto an idle CPU, Atomics.notify → running (ping-pongs pinned to ${pins[0] === pins[1] ? 'one CPU' : 'two CPUs'}, working ${f3(work[0])} / ${f3(work[1])} µs per side): ` +
-      `${f3(wake.wakeUs)} µs (${wake.samples} samples, asleep ${f3(wake.idleUs)} µs; the notify ${f3(wake.notifyUs)} µs)`);
+      `${f3(wake.wakeUs)} µs (p10 ${f3(quantile(pongs.map((x) => x.wake), 0.1))} µs; ${wake.samples} samples, asleep ${f3(wake.idleUs)} µs; the notify ${f3(wake.notifyUs)} µs)`);
     const sleeps = pins[0] === pins[1] ? [] : await lockSleeps(helpers, cfg.quick ? 2000 : 4000, 8, 20, cfg.quick ? 1 : 3);
     const poll = haltPoll(sleeps);
     const spread = wakeSpread([pongs.map((x) => x.wake), poll.short.map((x) => x.wake)]);
@@ -107,6 +107,14 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
     const spinUs = mutexSpinUs(SAB_MUTEX_SPINS, cfg.reps);
     say(`SabMutex.lock spins ${SAB_MUTEX_SPINS} compare-exchanges before it sleeps: ${f3(spinUs)} µs`);
     const migrations = await migrationsPerWake(helpers, os.availableParallelism(), cfg.quick ? 200 : 400, cfg.quick ? 1 : 3);
+    // More exit runs at the end, so that the exit path's runs span the calibration (exitFigures).
+    const late = [];
+    for (let i = 0; i < cfg.lateExitRuns; i++) late.push(await exitRun(cfg));
+    if (late.length > 0) {
+      Object.assign(real, exitFigures([...real.exits, ...late]));
+      say(`exit path, ${late.length} more runs: ${late.map((x) => `${Math.round(x.rate / 1000)} K pages/s`).join(', ')}; median of all ${real.exits.length}: ` +
+        `${Math.round(real.exitRate / 1000)} K pages/s, mean latency ${f3(real.exitAvg)} µs`);
+    }
     const measured: Measured = {
       real, contention, wq, fp, mmLines: lines.length, wake, poll, spread, migrationsPerWake: migrations, handoff: mutex.handoff, wqHandoff: wqp.handoff, remoteWalkSlope: remote.slope, switches, spinUs,
     };

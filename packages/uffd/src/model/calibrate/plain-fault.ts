@@ -1,4 +1,7 @@
 /** Plain KVM faults in real vCPU threads (memstress): the cross-check of this thread's figures and the CPU contention. */
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import { Kvm, KVM_EXIT_IO } from '@vcpu-rt/core';
 import { createVcpu, type Vcpu } from '@vcpu-rt/vcpu';
 import { GPA, PAGE, type Config } from './config.js';
@@ -40,10 +43,15 @@ export async function memstressPlainFault(cfg: Config): Promise<{ fault: number;
   }
 }
 
+/** This process's threads (their tids). */
+const threads = (): Set<string> => new Set(readdirSync('/proc/self/task'));
+
 /**
  * CPU contention: the plain-fault memstress pass of `memstressPlainFault`, on two vCPUs at once (each
  * its own region, this machine's two CPUs busy) against one alone, interleaved. The slow-down of the
- * same work with two CPUs busy, minus 1, is cpuContention (log2(2) = 1).
+ * same work with two CPUs busy, minus 1, is cpuContention (log2(2) = 1). Each vCPU's thread is
+ * pinned to a CPU of its own (taskset): the scheduler keeps threads where they start, and two vCPU
+ * threads started on one CPU would take turns there, which is not contention.
  */
 export async function memstressContention(cfg: Config): Promise<{ one: number; two: number }> {
   const pages = 4096;
@@ -55,7 +63,12 @@ export async function memstressContention(cfg: Config): Promise<{ one: number; t
     vm.setUserMemoryRegion({ slot: 1, flags: 0, guestPhysAddr: GPA, memorySize: 2 * bytes, userspaceAddr: hva });
     const pairs = cfg.quick ? 3 : 7;
     const rounds = 4 + 4 * pairs;
-    for (let i = 0; i < 2; i++) vcpus.push(await createVcpu(vm, i, { guest: 'memstress', args: { gpa: GPA + i * bytes, pages, rounds, write: false } }));
+    for (let i = 0; i < 2; i++) {
+      const before = threads();
+      vcpus.push(await createVcpu(vm, i, { guest: 'memstress', args: { gpa: GPA + i * bytes, pages, rounds, write: false } }));
+      const cpu = i % os.availableParallelism();
+      for (const tid of threads()) if (!before.has(tid)) execFileSync('taskset', ['-pc', String(cpu), tid], { stdio: 'ignore' });
+    }
     const one: number[] = [];
     const two: number[] = [];
     for (let r = 0; r < rounds; r += 2) {
