@@ -30,6 +30,7 @@ export interface Config {
   runs: number;
   /** Exit-path runs at the end of the calibration, besides the runs' (exitFigures). */
   lateExitRuns: number;
+  /** Bytes per vCPU of each exit-path run: 64 MiB in full, so the measured pass (tens of ms) outlasts a millisecond stall of the host. */
   exitBytes: number;
   uffdBytes: number;
   warmupPages: number;
@@ -48,6 +49,6 @@ export const QUICK: Config = {
   samples: 40, turns: 2000, pingReps: 3, walkLengths: [1, 16, 64, 256], remoteWalkLengths: [8, 64, 256],
 };
 export const FULL: Config = {
-  quick: false, reps: 21, batches: 16, pages: 2048, runs: 3, lateExitRuns: 2, exitBytes: 16 << 20, uffdBytes: 32 << 20, warmupPages: 8192,
+  quick: false, reps: 21, batches: 16, pages: 2048, runs: 3, lateExitRuns: 2, exitBytes: 64 << 20, uffdBytes: 32 << 20, warmupPages: 8192,
   samples: 150, turns: 8000, pingReps: 5, walkLengths: [1, 8, 32, 128, 512], remoteWalkLengths: [4, 16, 64, 256, 512],
 };
