@@ -93,11 +93,13 @@ export interface CostProfile {
    * IPI), beyond the wake-up walk's own fields, in the cases of the wake-up latencies: onto an idle
    * CPU after a sleep longer than haltPollUs (wakeupUs), after a shorter one (wakeupPollUs), and
    * when the thread's CPU is busy (it is queued there). Charged per thread woken, inside the
-   * waker's hold (wake_up_poll, the wake walk) or at a sleeping lock's release.
+   * waker's hold (wake_up_poll, the wake walk) or at a sleeping lock's release. notifyLocalUs is the
+   * busy case when the thread's CPU is the waker's own ('home-cpu'): no IPI.
    */
   notifyUs: number;
   notifyPollUs: number;
   notifyBusyUs: number;
+  notifyLocalUs: number;
   /** The woken vCPU's retry: fault again, install the spte, re-enter the guest. */
   faultRetryUs: number;
   /** The exit path: KVM_RUN returns KVM_EXIT_MEMORY_FAULT and the VMM dispatches it. */
@@ -139,7 +141,7 @@ const UNITLESS_FIELDS: ReadonlySet<string> = new Set(['cpuContention', 'wqLines'
 export const COST_FIELDS = [
   'guestUs', 'faultEntryUs', 'enqueueHoldUs', 'mustWaitUs', 'fdWakeHoldUs', 'fdWakePerEntryUs', 'wakeupUs', 'wakeupPollUs', 'haltPollUs', 'wakeupCv', 'sleepUs', 'readHoldUs',
   'refileHoldUs', 'readerSyscallUs', 'continueUs', 'copyUs', 'wakeHoldUs', 'walkPerWaiterUs', 'lineSmtUs', 'lineCcxUs', 'lineCcdUs', 'lineSocketUs',
-  'wqLines', 'handoffPerWaiterUs', 'lockSpinUs', 'notifyUs', 'notifyPollUs', 'notifyBusyUs', 'faultRetryUs', 'exitUs', 'claimUs', 'reenterUs', 'cpuContention', 'mmLines', 'mmHoldUs',
+  'wqLines', 'handoffPerWaiterUs', 'lockSpinUs', 'notifyUs', 'notifyPollUs', 'notifyBusyUs', 'notifyLocalUs', 'faultRetryUs', 'exitUs', 'claimUs', 'reenterUs', 'cpuContention', 'mmLines', 'mmHoldUs',
   'sockets', 'ccxPerSocket', 'coresPerCcx', 'threadsPerCore',
 ] as const satisfies readonly (keyof CostProfile)[];
 
@@ -186,6 +188,7 @@ export const PUBLISHED_PRIORS: Omit<CostProfile, 'source'> = {
   notifyUs: 0, // the published hold times (fdWakePerEntryUs, wakeHoldUs: FITTED and priors) include their notifies
   notifyPollUs: 0,
   notifyBusyUs: 0,
+  notifyLocalUs: 0,
   faultRetryUs: 0, // FITTED: what the 1-vCPU uffd row (6.67 µs per fault) leaves once every other field is set
   exitUs: 0, // FITTED: what the 1-vCPU exit row (2.94 µs per fault) leaves once every other field is set
   claimUs: 0.05, // prior: one CAS

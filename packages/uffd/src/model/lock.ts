@@ -126,7 +126,7 @@ export class SimLock {
         next.retry = this;
         if (next.lockPhase !== 'asleep') return 0;
         this.stats.sleeps++;
-        const w = this.sleeping.wakeup(next);
+        const w = this.sleeping.wakeup(next, th);
         this.sim.at(this.sim.now + w.latencyUs, next);
         return w.notifyUs;
       }

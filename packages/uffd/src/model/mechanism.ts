@@ -8,12 +8,12 @@ import { SimLock, type HandoffCost, type SleepingLock } from './lock.js';
 import type { Sim, SimThread, Step, Wakeup } from './sim.js';
 
 /**
- * Wakes `th`, a blocked thread, with the wake-up latency env.wakeup gives, counted from the start
+ * `waker` wakes `th`, a blocked thread, with the wake-up latency env.wakeup gives, counted from the start
  * of the waker's notify (as calibrate measures it: Atomics.notify called → the sleeper running);
  * returns the notify's cost, which the waker then spends.
  */
-function wakeUp(env: MechanismEnv, th: SimThread): number {
-  const w = env.wakeup(th);
+function wakeUp(env: MechanismEnv, th: SimThread, waker: SimThread): number {
+  const w = env.wakeup(th, waker);
   env.sim.wake(th, w.latencyUs);
   return w.notifyUs;
 }
@@ -109,7 +109,7 @@ export function* uffdVcpu(env: MechanismEnv, u: SimUffd, self: SimThread, index:
     let visited = 0;
     let notify = 0;
     while (u.parked.length > 0) {
-      notify += wakeUp(env, u.parked.shift()!);
+      notify += wakeUp(env, u.parked.shift()!, self);
       visited++;
       if (env.wake === 'exclusive') break;
     }
@@ -184,7 +184,7 @@ export function* uffdReader(env: MechanismEnv, u: SimUffd, self: SimThread): Gen
       u.fault.delete(v);
       yield unlock(u.faultWqh);
     }
-    const notify = wakeUp(env, v);
+    const notify = wakeUp(env, v, self);
     u.woken++;
     if (notify > 0) yield cpu(notify);
     yield unlock(u.faultPendingWqh);

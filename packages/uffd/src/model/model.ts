@@ -66,12 +66,17 @@ function sumLocks(list: SimLockStats[]): SimLockStats {
  * under 'home-cpu') runs after wakeupPollUs if it has slept at most haltPollUs, else after
  * wakeupUs, each drawn with the spread wakeupCv, and the waker's notify costs notifyPollUs or
  * notifyUs. Otherwise its CPU is busy: it is runnable at once and waits for the CPU in the run
- * queue (processors.ts); the notify costs notifyBusyUs.
+ * queue (processors.ts); the notify costs notifyLocalUs if that CPU is the waker's own, else
+ * notifyBusyUs.
  */
 export function modelWakeup(c: CostProfile, sim: Sim): Wakeup {
   const busy = { latencyUs: 0, notifyUs: c.notifyBusyUs };
-  return (th) => {
-    if (!sim.cpus.wouldRun(th)) return busy;
+  const local = { latencyUs: 0, notifyUs: c.notifyLocalUs };
+  return (th, waker) => {
+    if (!sim.cpus.wouldRun(th)) {
+      const cpu = sim.cpus.cpuOf(th);
+      return cpu >= 0 && cpu === sim.cpus.cpuOf(waker) ? local : busy;
+    }
     const poll = sim.now - th.sleptAt <= c.haltPollUs;
     return { latencyUs: sim.lognormal(poll ? c.wakeupPollUs : c.wakeupUs, c.wakeupCv), notifyUs: poll ? c.notifyPollUs : c.notifyUs };
   };

@@ -18,8 +18,8 @@ export type Step =
   | { readonly k: 'touch'; readonly lock: SimLock; readonly us: number }
   | { readonly k: 'block' };
 
-/** The next wake-up of a sleeping thread (model.ts): after how long it runs, and what the notify costs its waker. */
-export type Wakeup = (th: SimThread) => { latencyUs: number; notifyUs: number };
+/** The wake-up of sleeping thread `th` by `waker` (model.ts): after how long it runs, and what the notify costs its waker. */
+export type Wakeup = (th: SimThread, waker: SimThread) => { latencyUs: number; notifyUs: number };
 
 /** A simulated thread. */
 export interface SimThread {

@@ -33,6 +33,7 @@ const BOUNDS: Record<(typeof COST_FIELDS)[number], [number, number]> = {
   lockSpinUs: [0.01, 100], // SabMutex's spin: 100 compare-exchanges
   notifyUs: [0, 1000],
   notifyPollUs: [0, 1000],
+  notifyLocalUs: [0, 1000],
   notifyBusyUs: [0, 1000],
   faultRetryUs: [0.001, 1000],
   exitUs: [0, 1000],

@@ -120,29 +120,38 @@ test('the CPUs, home-cpu placement: threads are placed round-robin when they fir
   }
 });
 
-test('wake-ups (modelWakeup): onto an idle CPU after a sleep up to haltPollUs, wakeupPollUs; after a longer one, wakeupUs; onto a busy CPU, none (queued)', (t) => {
-  const costs = { ...PUBLISHED_COSTS, wakePlacement: 'home-cpu' as const, haltPollUs: 10, wakeupPollUs: 20, wakeupUs: 35, wakeupCv: 0, notifyPollUs: 2, notifyUs: 14, notifyBusyUs: 8 };
-  for (const [wakeAt, busy, latency, notify] of [[5, false, 20, 2], [50, false, 35, 14], [5, true, 0, 8]] as const) {
+test('wake-ups (modelWakeup): onto an idle CPU after a sleep up to haltPollUs, wakeupPollUs; after a longer one, wakeupUs; onto a busy CPU, none (queued), the notify cheaper on the waker\'s own CPU', (t) => {
+  const costs = { ...PUBLISHED_COSTS, wakePlacement: 'home-cpu' as const, haltPollUs: 10, wakeupPollUs: 20, wakeupUs: 35, wakeupCv: 0, notifyPollUs: 2, notifyUs: 14, notifyBusyUs: 8, notifyLocalUs: 5 };
+  const cases = [
+    { wakeAt: 5, busy: false, byLocal: false, latency: 20, notify: 2 },
+    { wakeAt: 50, busy: false, byLocal: false, latency: 35, notify: 14 },
+    { wakeAt: 5, busy: true, byLocal: false, latency: 0, notify: 8 },
+    { wakeAt: 5, busy: true, byLocal: true, latency: 0, notify: 5 },
+  ];
+  for (const { wakeAt, busy, byLocal, latency, notify } of cases) {
+    const what = `woken at ${wakeAt}${busy ? ', its CPU busy' : ''}${byLocal ? ' by a thread on it' : ''}`;
     const sim = new Sim(2, 0, 0, 'home-cpu');
     const wakeup = modelWakeup(costs, sim);
     let a: SimThread | undefined;
     let ranAgain = -1;
     let paid = -1;
+    const waker = (self: SimThread): Generator<Step, void, void> => (function* () {
+      yield delay(wakeAt);
+      const w = wakeup(a!, self);
+      paid = w.notifyUs;
+      sim.wake(a!, w.latencyUs);
+    })();
     sim.spawn('a', (self) => (function* () { // CPU 0
       a = self;
       yield { k: 'block' };
       ranAgain = sim.now;
     })());
-    sim.spawn('b', () => (function* () { // CPU 1
-      yield delay(wakeAt);
-      const w = wakeup(a!);
-      paid = w.notifyUs;
-      sim.wake(a!, w.latencyUs);
-    })());
-    if (busy) sim.spawn('c', () => (function* () { yield cpu(100); })()); // CPU 0, busy when a is woken
+    sim.spawn('b', (self) => (byLocal ? (function* () { yield cpu(1); })() : waker(self))); // CPU 1
+    // CPU 0's second thread: busy until 100 (and the waker, when byLocal).
+    if (busy) sim.spawn('c', (self) => (byLocal ? (function* () { yield* waker(self); yield cpu(100 - wakeAt); })() : (function* () { yield cpu(100); })()));
     sim.run();
-    t.is(paid, notify, `woken at ${wakeAt}${busy ? ', its CPU busy' : ''}`);
-    t.is(ranAgain, busy ? 100 : wakeAt + latency, `woken at ${wakeAt}${busy ? ', its CPU busy' : ''}`);
+    t.is(paid, notify, what);
+    t.is(ranAgain, busy ? 100 : wakeAt + latency, what);
   }
 });
 

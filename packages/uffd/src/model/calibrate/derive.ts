@@ -16,6 +16,8 @@ export interface Measured {
   mmLines: number;
   /** The wake-ups of the ping-pongs pinned to two CPUs, in the rhythm of a 1-vCPU uffd run: each onto an idle CPU. */
   wake: WakeCase;
+  /** The same pinned to one CPU: each onto its waker's CPU. */
+  local: WakeCase;
   /** The halt-poll window as SabMutex sleeps show it (threads.ts haltPoll), with those sleeps that fall in it. */
   poll: { us: number; accuracy: number; short: readonly LockSleep[] };
   /** The wake-ups' spread, a coefficient of variation (threads.ts wakeSpread). */
@@ -52,6 +54,8 @@ export const HOME_CPU_MIGRATIONS = 0.05;
  *                      (wakeupUs and notifyUs when there is no window)
  *   wakeupCv         = the spread of both sets of wake-ups (wakeSpread in threads.ts)
  *   notifyBusyUs     = the switchers' Atomics.notify per hand-off − of nobody (every CPU busy)
+ *   notifyLocalUs    = the waker's Atomics.notify in the ping-pongs pinned to one CPU − of nobody (the woken thread's CPU
+ *                      is the waker's: no IPI)
  *   wakePlacement    = 'home-cpu' if threads woken while as many are runnable as there are CPUs migrate less than
  *                      HOME_CPU_MIGRATIONS times per wake-up (se.nr_migrations), else 'idle-cpu' (also when unknown)
  *   sleepUs          = switchers (2 × cpus pairs passing a turn, every CPU busy): cpus × wall time / hand-offs − their notify per hand-off
@@ -140,7 +144,7 @@ export function derive(m: Measured, say: (s: string) => void, cpus = 2): Omit<Co
     guestUs: Math.max(0, real.guestUs), faultEntryUs, enqueueHoldUs, mustWaitUs: fp.mustWait, fdWakeHoldUs, fdWakePerEntryUs,
     wakeupUs, wakeupPollUs, haltPollUs: window ? m.poll.us : 0, wakeupCv: m.spread, wakePlacement,
     sleepUs: m.switches.sleepUs, lockSpinUs: m.spinUs,
-    notifyUs, notifyPollUs, notifyBusyUs: Math.max(0, m.switches.notifyUs - wq.notifyIdle),
+    notifyUs, notifyPollUs, notifyBusyUs: Math.max(0, m.switches.notifyUs - wq.notifyIdle), notifyLocalUs: Math.max(0, m.local.notifyUs - wq.notifyIdle),
     readHoldUs, refileHoldUs, readerSyscallUs, continueUs, copyUs, wakeHoldUs, walkPerWaiterUs,
     lineSmtUs: lineUs, lineCcxUs: lineUs, lineCcdUs: lineUs, lineSocketUs: lineUs, wqLines: wqHandoffUs / lineUs,
     handoffPerWaiterUs: 0, faultRetryUs, exitUs: Math.max(0, exitUs),

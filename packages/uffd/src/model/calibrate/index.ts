@@ -63,12 +63,17 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
     // the microbenchmarks: the vCPU refaults, runs the guest, faults, queues, re-checks and wakes the
     // reader; the reader reads, resolves and walks.
     // Each burst: the rhythm with the two threads pinned to two CPUs, so that each is woken onto
-    // an idle CPU after the other's side of a fault (with one CPU, both on it).
+    // an idle CPU after the other's side of a fault (with one CPU, both on it); and pinned to one
+    // CPU, so that each is woken onto its waker's CPU.
     const pins: [number, number] = os.availableParallelism() >= 2 ? [0, 1] : [0, 0];
     const pongs: WakeSample[] = [];
+    const localPongs: WakeSample[] = [];
     let work: [number, number] = [0, 0];
     const burst = async (): Promise<void> => {
-      pongs.push(...(await wakeups(helpers, [{ rounds: cfg.quick ? 200 : 400, workUs: work, skip: 20 }], pins)).phases[0]);
+      const phase = [{ rounds: cfg.quick ? 200 : 400, workUs: work, skip: 20 }];
+      pongs.push(...(await wakeups(helpers, phase, pins)).phases[0]);
+      await helpers.terminateAll();
+      localPongs.push(...(pins[0] === pins[1] ? [] : (await wakeups(helpers, phase, [0, 0])).phases[0]));
       await helpers.terminateAll();
     };
     const real = await realRuns(cfg, say, async (_i, guestUs) => {
@@ -84,8 +89,10 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
     const wq = waitQueueCosts(bins, cfg, say);
     const fp = faultPathCosts(bins, say);
     const wake = wakeCase(pongs);
+    const local = localPongs.length > 0 ? wakeCase(localPongs) : wake;
     say(`wake-up onto an idle CPU, Atomics.notify → running (ping-pongs pinned to ${pins[0] === pins[1] ? 'one CPU' : 'two CPUs'}, working ${f3(work[0])} / ${f3(work[1])} µs per side): ` +
-      `${f3(wake.wakeUs)} µs (p10 ${f3(quantile(pongs.map((x) => x.wake), 0.1))} µs; ${wake.samples} samples, asleep ${f3(wake.idleUs)} µs; the notify ${f3(wake.notifyUs)} µs)`);
+      `${f3(wake.wakeUs)} µs (p10 ${f3(quantile(pongs.map((x) => x.wake), 0.1))} µs; ${wake.samples} samples, asleep ${f3(wake.idleUs)} µs; the notify ${f3(wake.notifyUs)} µs); ` +
+      `pinned to one CPU, the notify of a thread on the waker's own CPU ${f3(local.notifyUs)} µs (it runs ${f3(local.wakeUs)} µs after)`);
     const sleeps = pins[0] === pins[1] ? [] : await lockSleeps(helpers, cfg.quick ? 2000 : 4000, 8, 20, cfg.quick ? 1 : 3);
     const poll = haltPoll(sleeps);
     const spread = wakeSpread([pongs.map((x) => x.wake), poll.short.map((x) => x.wake)]);
@@ -116,7 +123,7 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
         `${Math.round(real.exitRate / 1000)} K pages/s, mean latency ${f3(real.exitAvg)} µs`);
     }
     const measured: Measured = {
-      real, contention, wq, fp, mmLines: lines.length, wake, poll, spread, migrationsPerWake: migrations, handoff: mutex.handoff, wqHandoff: wqp.handoff, remoteWalkSlope: remote.slope, switches, spinUs,
+      real, contention, wq, fp, mmLines: lines.length, wake, local, poll, spread, migrationsPerWake: migrations, handoff: mutex.handoff, wqHandoff: wqp.handoff, remoteWalkSlope: remote.slope, switches, spinUs,
     };
     const c = derive(measured, say, os.availableParallelism());
     const wqHandoffUs = c.wqLines * c.lineCcxUs;
