@@ -52,7 +52,8 @@ export const HOME_CPU_MIGRATIONS = 0.05;
  *                      sleeper's release has the cheap notify (haltPoll in threads.ts; 0 if the notifies have one mode)
  *   wakeupPollUs, notifyPollUs = the release → the sleeper running, and the notify − of nobody, medians of those sleeps
  *                      (wakeupUs and notifyUs when there is no window)
- *   wakeupCv         = the spread of both sets of wake-ups (wakeSpread in threads.ts)
+ *   wakeupCv         = the spread of the pinned ping-pongs' wake-ups (wakeSpread in threads.ts; thousands of samples:
+ *                      the lock sleeps are too few, and their matching with releases too loose, to add theirs)
  *   notifyBusyUs     = the switchers' Atomics.notify per hand-off − of nobody (every CPU busy)
  *   notifyLocalUs    = the waker's Atomics.notify in the ping-pongs pinned to one CPU − of nobody (the woken thread's CPU
  *                      is the waker's: no IPI)

@@ -95,7 +95,7 @@ export async function calibrateCosts(options: CalibrateOptions = {}): Promise<Co
       `pinned to one CPU, the notify of a thread on the waker's own CPU ${f3(local.notifyUs)} µs (it runs ${f3(local.wakeUs)} µs after)`);
     const sleeps = pins[0] === pins[1] ? [] : await lockSleeps(helpers, cfg.quick ? 2000 : 4000, 8, 20, cfg.quick ? 1 : 3);
     const poll = haltPoll(sleeps);
-    const spread = wakeSpread([pongs.map((x) => x.wake), poll.short.map((x) => x.wake)]);
+    const spread = wakeSpread([pongs.map((x) => x.wake)]);
     say(`SabMutex sleeps (two threads on two CPUs taking one lock, ${sleeps.length} sleeps): the release's notify ${f3(poll.cheapUs)} or ${f3(poll.dearUs)} µs; ` +
       (poll.us > 0 ? `a sleeper of up to ${f3(poll.us)} µs gets the cheap one (right for ${(100 * poll.accuracy).toFixed(0)}%) and runs ${f3(median(poll.short.map((x) => x.wake)))} µs after the release` : 'no sleep length tells them apart: no halt-poll window') +
       `; wake-up spread (CV) ${f3(spread)}`);
