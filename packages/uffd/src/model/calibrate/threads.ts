@@ -392,9 +392,10 @@ export function haltPoll(sleeps: readonly LockSleep[]): { us: number; accuracy: 
 }
 
 /**
- * The spread of wake-up latencies as a coefficient of variation: (p90 − p10) / (2 × 1.2816 × p50)
- * of each set (a normal distribution's CV from its deciles, robust to the rare preempted sample),
- * the sets' values weighted by their sizes.
+ * The spread of wake-up latencies as the coefficient of variation of the log-normal distribution
+ * the model draws them from: its σ from the deciles of the logs, (ln p90 − ln p10) / (2 × 1.2816),
+ * then CV = √(e^σ² − 1) — robust to the rare preempted sample, and to a loaded machine's collapsed
+ * median. The sets' values weighted by their sizes; sets of fewer than 10 are left out.
  */
 export function wakeSpread(sets: readonly (readonly number[])[]): number {
   let sum = 0;
@@ -402,7 +403,8 @@ export function wakeSpread(sets: readonly (readonly number[])[]): number {
   for (const xs of sets) {
     const v = xs.filter((x) => Number.isFinite(x) && x > 0);
     if (v.length < 10) continue;
-    sum += v.length * ((quantile(v, 0.9) - quantile(v, 0.1)) / (2 * 1.2816 * quantile(v, 0.5)));
+    const sigma = (Math.log(quantile(v, 0.9)) - Math.log(quantile(v, 0.1))) / (2 * 1.2816);
+    sum += v.length * Math.sqrt(Math.expm1(sigma * sigma));
     n += v.length;
   }
   return n > 0 ? sum / n : 0;
