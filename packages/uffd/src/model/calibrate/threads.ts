@@ -1,4 +1,4 @@
-/** Measurements with helper threads: wake-ups and their modes, lock hand-off ping-pongs, the remote wake walk, wakes of real sleepers. */
+/** Measurements with helper threads: wake-ups, lock sleeps and the halt-poll window, lock hand-off ping-pongs, the remote wake walk, wakes of real sleepers, switchers. */
 import type { HostMemory } from '@vcpu-rt/core';
 import type { BenchVm } from './bench-vm.js';
 import { ADDR, FAR, fakeRecord, PAGE, type Config } from './config.js';
@@ -11,12 +11,11 @@ import {
 
 // --- 4. measurements with helper threads ---------------------------------------------------------
 
-/** One wake-up: from the notify to the woken thread running, the notifier's Atomics.notify call, how long the woken thread had slept; µs; and the role that notified. */
+/** One wake-up: from the notify to the woken thread running, the notifier's Atomics.notify call, how long the woken thread had slept; µs. */
 export interface WakeSample {
   wake: number;
   notify: number;
   idle: number;
-  by: 0 | 1;
 }
 
 /** The phases of one wake-up ping-pong (each: its rounds' samples) and the clock calibration. */
@@ -81,7 +80,6 @@ export async function wakeups(helpers: Helpers, phases: { rounds: number; workUs
           wake: (f[stamp(other, RESUMED, k)] - offset[other] - start) * 1000,
           notify: (f[stamp(me, NOTIFY_END, k)] - f[stamp(me, NOTIFY_START, k)]) * 1000,
           idle: (start - (slept - offset[other])) * 1000,
-          by: me,
         });
       }
     }
@@ -261,13 +259,13 @@ export async function switchCost(helpers: Helpers, cpus: number, ms: number, rep
   return runs[(runs.length - 1) >> 1];
 }
 
-/** Runs `pairs` pairs of switchers (worker.ts) for `ms`: the wall time, µs, and each side's result. `pin(pair, side)`: the CPU a side pins itself to. */
-async function switchers(helpers: Helpers, pairs: number, ms: number, pin?: (pair: number, side: 0 | 1) => number): Promise<{ wall: number; res: SwitcherResult[] }> {
+/** Runs `pairs` pairs of switchers (worker.ts) for `ms`: the wall time, µs, and each side's result. */
+async function switchers(helpers: Helpers, pairs: number, ms: number): Promise<{ wall: number; res: SwitcherResult[] }> {
   const sab = new SharedArrayBuffer(SWITCH_BYTES);
   const c = new Int32Array(sab);
   const started = [];
   for (let p = 0; p < pairs; p++) {
-    for (const side of [0, 1] as const) started.push(await helpers.start({ role: 'switcher', sab, pair: p, side, cpu: pin?.(p, side) }));
+    for (const side of [0, 1] as const) started.push(await helpers.start({ role: 'switcher', sab, pair: p, side }));
   }
   const t0 = now();
   Atomics.store(c, CW.GO, 1);

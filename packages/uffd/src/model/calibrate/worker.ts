@@ -62,19 +62,13 @@ export type CalibrateWorkerData =
   | { role: 'enqueuer'; sab: SharedArrayBuffer; host: HostMemoryHandle; ctx: number; records: number[]; addrBase: number }
   | { role: 'reader'; sab: SharedArrayBuffer; host: HostMemoryHandle; uffd: UserfaultfdHandle }
   | { role: 'faulter'; sab: SharedArrayBuffer; host: HostMemoryHandle; hva: number }
-  | { role: 'switcher'; sab: SharedArrayBuffer; pair: number; side: 0 | 1; cpu?: number }
+  | { role: 'switcher'; sab: SharedArrayBuffer; pair: number; side: 0 | 1 }
   | { role: 'contender'; sab: SharedArrayBuffer; me: 0 | 1; ops: number; holdUs: number; thinkUs: number; cpu?: number };
 
-/**
- * switcher: what one side of a pair did — hand-offs it made, the µs its Atomics.notify calls took
- * in all, the wake-ups it slept through and their latencies in all (its partner's notify → it
- * running, µs), and its thread's migrations between CPUs meanwhile (NaN where the kernel does not say).
- */
+/** switcher: what one side of a pair did — hand-offs it made, the µs its Atomics.notify calls took in all, and its thread's migrations between CPUs meanwhile (NaN where the kernel does not say). */
 export interface SwitcherResult {
   handoffs: number;
   notifyUs: number;
-  wakes: number;
-  wakeUs: number;
   migrations: number;
 }
 
@@ -105,9 +99,7 @@ export function pinTo(cpu: number): void {
 export const SWITCH_TURN = 256;
 /** Pairs of switchers at most. */
 export const MAX_SWITCH_PAIRS = 32;
-/** switcher: when each pair's last notify began (Float64 slot SWITCH_T0 + 8 · pair, on the timeOrigin clock, ms). */
-export const SWITCH_T0 = (SWITCH_TURN + 16 * MAX_SWITCH_PAIRS) / 2;
-export const SWITCH_BYTES = (SWITCH_T0 + 8 * MAX_SWITCH_PAIRS) * 8;
+export const SWITCH_BYTES = (SWITCH_TURN + 16 * MAX_SWITCH_PAIRS) * 4;
 
 /** ping-pong: the median span of each operation, per mode and repeat, µs. */
 export interface PingPongResult {
@@ -405,12 +397,8 @@ function contender(d: Extract<CalibrateWorkerData, { role: 'contender' }>): void
  * so each hand-off costs the CPUs a sleep, a wake-up and a notify, and no CPU idles.
  */
 function switcher(d: Extract<CalibrateWorkerData, { role: 'switcher' }>): SwitcherResult {
-  if (d.cpu !== undefined) pinTo(d.cpu);
   const c = new Int32Array(d.sab);
-  const f = new Float64Array(d.sab);
   const turn = SWITCH_TURN + 16 * d.pair;
-  const t0 = SWITCH_T0 + 8 * d.pair;
-  const clock = (): number => performance.timeOrigin + performance.now();
   const limit = performance.now() + SPIN_LIMIT_MS;
   while (Atomics.load(c, CW.GO) === 0) {
     Atomics.wait(c, CW.GO, 0, 50);
@@ -418,19 +406,12 @@ function switcher(d: Extract<CalibrateWorkerData, { role: 'switcher' }>): Switch
   }
   let handoffs = 0;
   let notifyUs = 0;
-  let wakes = 0;
-  let wakeUs = 0;
   const m0 = migrations();
-  const result = (): SwitcherResult => ({ handoffs, notifyUs, wakes, wakeUs, migrations: migrations() - m0 });
+  const result = (): SwitcherResult => ({ handoffs, notifyUs, migrations: migrations() - m0 });
   for (;;) {
-    let slept = false;
     for (let v = Atomics.load(c, turn); (v & 1) !== d.side; v = Atomics.load(c, turn)) {
       if (Atomics.load(c, CW.STOP) !== 0) return result();
-      if (Atomics.wait(c, turn, v, 20) === 'ok') slept = true;
-    }
-    if (slept && handoffs > 0) {
-      wakes++;
-      wakeUs += (clock() - f[t0]) * 1000;
+      Atomics.wait(c, turn, v, 20);
     }
     if (Atomics.load(c, CW.STOP) !== 0) {
       Atomics.add(c, turn, 1);
@@ -438,11 +419,10 @@ function switcher(d: Extract<CalibrateWorkerData, { role: 'switcher' }>): Switch
       return result();
     }
     handoffs++;
-    f[t0] = clock();
     Atomics.add(c, turn, 1);
-    const n0 = performance.now();
+    const t0 = performance.now();
     Atomics.notify(c, turn);
-    notifyUs += (performance.now() - n0) * 1000;
+    notifyUs += (performance.now() - t0) * 1000;
   }
 }
 
