@@ -33,8 +33,6 @@ export interface SimThread {
   blocked: boolean;
   /** Woken before it blocked (try_to_wake_up on a task still running): its next 'block' returns at once. */
   wokenEarly: boolean;
-  /** @internal CPU it pays before its next step, having slept (Sim.sleepUs: see the constructor). */
-  resumeUs: number;
   /** @internal Going to sleep in a 'block': spending the sleep's entry first; a wake-up meanwhile cancels the sleep. */
   entering: boolean;
   /** @internal Let go by a sleeping lock's release (lock.ts): takes it again before its next step. */
@@ -78,9 +76,9 @@ export class Sim {
 
   /**
    * `contention`, `placement`: see Processors. `sleepUs`: CPU a thread spends to sleep and run again
-   * (CostProfile.sleepUs). A thread going to sleep in a 'block' pays it first (a wake-up during
-   * that cancels the sleep); a sleeper on a lock (lock.ts), which leaves its CPU at once, pays it
-   * when it runs again.
+   * (CostProfile.sleepUs), paid on its CPU on the way in: a thread going to sleep in a 'block' (a
+   * wake-up meanwhile cancels the sleep), and a sleeping lock's waiter once its spin is over (a
+   * release meanwhile sends it back to the lock). The way back out is inside the wake-up latency.
    */
   constructor(cpus: number, contention = 0, readonly sleepUs = 0, placement: WakePlacement = 'idle-cpu') {
     this.cpus = new Processors(cpus, this, contention, baseSliceUs(cpus), placement);
@@ -112,7 +110,7 @@ export class Sim {
 
   /** Starts a thread on hardware thread `hw`: it runs its first step at the current time. */
   spawn(name: string, body: (self: SimThread) => Generator<Step, void, void>, hw = 0): SimThread {
-    const th: SimThread = { id: this.nextId++, name, hw, body: undefined as unknown as Generator<Step, void, void>, blocked: false, wokenEarly: false, resumeUs: 0, entering: false, onCpu: false, home: -1, sleptAt: 0, preemptOff: 0, left: 0, slice: 0, vStart: 0, sliceFirst: false, done: false, touchUs: undefined, touched: undefined };
+    const th: SimThread = { id: this.nextId++, name, hw, body: undefined as unknown as Generator<Step, void, void>, blocked: false, wokenEarly: false, entering: false, onCpu: false, home: -1, sleptAt: 0, preemptOff: 0, left: 0, slice: 0, vStart: 0, sliceFirst: false, done: false, touchUs: undefined, touched: undefined };
     th.body = body(th);
     this.at(this.now, th);
     return th;
@@ -210,12 +208,6 @@ export class Sim {
       return;
     }
     th.lockPhase = undefined;
-    if (th.resumeUs > 0) {
-      const us = th.resumeUs;
-      th.resumeUs = 0;
-      cpus.submit(th, us);
-      return;
-    }
     if (th.retry !== undefined) {
       const l = th.retry;
       th.retry = undefined;
